@@ -1,0 +1,268 @@
+"""Write a prediction into a Markdown record's YAML front matter (``score predict --write-back``).
+
+The edit is surgical: the file is handled as bytes and exactly one line changes (or one line is
+added); every other byte - line endings (CRLF stays CRLF), a UTF-8 BOM, comments, quoting, key
+order, blank lines, the body - stays as it was. A YAML parser is used only to *check* the edit,
+never to re-serialise the front matter.
+
+Rules
+-----
+* **Replace**: if the front matter has a *top-level* key line ``field:`` (no indentation), that
+  one line is replaced by ``field: value`` (keeping its line ending; a trailing comment on that
+  line is dropped). Indented keys - e.g. ``quality:`` inside ``related:`` entries - are never
+  touched.
+* **Insert**: otherwise ``field: value`` is inserted as a new line right before the closing
+  ``---`` line, with the line ending of the opening ``---`` line. This is always a top-level
+  position, whatever nested block (``related:``, ``images:``) ends the front matter.
+* **Check**: the old and new front matter are both parsed with ``yaml.safe_load``; the edit is
+  kept only if the new mapping equals the old one with ``field`` set to the new value. Anything
+  else (duplicate keys, a block value under ``field:``, invalid YAML) is refused instead of
+  guessed at.
+* Values: ``int`` as an int, ``float`` rounded to one decimal (``41.25`` -> ``41.2``), ``bool``
+  as ``true``/``false``, ``None`` as ``null``, ``str`` double-quoted. NaN/inf are refused.
+
+Safety
+------
+* **Atomic**: the new content goes to a temp file in the same folder, is fsynced, gets the
+  original's permission bits, and replaces the original with ``os.replace``. Any failure leaves
+  the original byte-identical and removes the temp file.
+* **Concurrency**: an advisory ``fcntl.flock`` (exclusive) is taken on the file itself around
+  read-modify-replace. Because ``os.replace`` swaps in a new inode, after taking the lock we check
+  that the path still names the inode we locked; if another writer replaced it meanwhile we
+  re-open and lock again. Two concurrent write-back runs therefore serialise per file and never
+  lose each other's edits. (Advisory: only writers that also lock are kept out.) No lock file is
+  created, so nothing is left behind in the scored folder.
+* The replaced file keeps its permission bits but gets the writer's owner, and a hard link to the
+  old file keeps the old content (``os.replace`` makes a new inode).
+* **What is refused** (``WriteBackError``, one line naming the file): anything that is not a
+  plain ``.md``/``.markdown``/``.txt`` file (JSON/JSONL sources, ``archive::member`` sources,
+  ``file:line`` sources), symlinks (never followed - ``O_NOFOLLOW``; replacing would turn the
+  link into a regular file, and the target may lie outside the scored folder: pass the target
+  path itself), non-regular files, non-UTF-8 files, files without an opening and closing ``---``
+  front matter, and front matter that is not a YAML mapping.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import json
+import math
+import os
+import re
+import stat
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+MARKDOWN_SUFFIXES: frozenset[str] = frozenset({".md", ".markdown", ".txt"})
+BOM = b"\xef\xbb\xbf"
+
+_FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_MAX_LOCK_RETRIES = 50
+
+
+class WriteBackError(Exception):
+    """A prediction cannot be written back into a file; the message is one line naming it."""
+
+
+def format_value(value: Any) -> str:
+    """YAML text for a value: ints as ints, floats to one decimal, strings double-quoted."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    item = getattr(value, "item", None)  # numpy scalar -> Python scalar
+    if callable(item) and type(value).__module__.startswith("numpy"):
+        return format_value(item())
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"refusing to write a non-finite number ({value})")
+        text = f"{value:.1f}"
+        return "0.0" if text == "-0.0" else text
+    if isinstance(value, str):
+        # JSON string syntax is valid YAML double-quoted syntax; ensure_ascii keeps it one line.
+        return json.dumps(value, ensure_ascii=True)
+    raise TypeError(f"cannot write a {type(value).__name__} value into front matter")
+
+
+def _is_delimiter(line: bytes) -> bool:
+    return line.rstrip() == b"---"
+
+
+def _line_ending(line: bytes) -> bytes:
+    if line.endswith(b"\r\n"):
+        return b"\r\n"
+    if line.endswith((b"\n", b"\r")):
+        return line[-1:]
+    return b""
+
+
+def _parse(text: str, path: Path) -> dict[Any, Any]:
+    try:
+        data = yaml.load(text, Loader=_Loader)  # safe: SafeLoader / CSafeLoader
+    except yaml.YAMLError as exc:
+        reason = " ".join(str(exc).split())[:160]
+        raise WriteBackError(f"{path}: front matter is not valid YAML ({reason})") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise WriteBackError(f"{path}: front matter is not a YAML mapping")
+    return data
+
+
+def edit_front_matter(
+    data: bytes, field: str, value: Any, *, only_if_missing: bool = False, path: Path | None = None
+) -> bytes | None:
+    """Return the file content with ``field: value`` set, or None when nothing should change.
+
+    Pure function over bytes (no I/O), so the byte-level rules can be tested directly.
+    """
+    where = path if path is not None else Path("<bytes>")
+    if not _FIELD_NAME.match(field):
+        raise ValueError(f"invalid front matter field name {field!r}")
+    new_text = format_value(value)
+
+    bom = BOM if data.startswith(BOM) else b""
+    content = data[len(bom) :]
+    try:
+        content.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise WriteBackError(f"{where}: not UTF-8 (byte {exc.start}); not written back") from exc
+
+    lines = content.splitlines(keepends=True)
+    if not lines or not _is_delimiter(lines[0]):
+        raise WriteBackError(f"{where}: no front matter (first line is not ---)")
+    close = next((i for i in range(1, len(lines)) if _is_delimiter(lines[i])), None)
+    if close is None:
+        raise WriteBackError(f"{where}: front matter has no closing --- line")
+
+    front = lines[1:close]
+    before = _parse(b"".join(front).decode("utf-8"), where)
+    if only_if_missing and before.get(field) is not None:
+        return None
+
+    key = re.compile(rb"^" + re.escape(field.encode()) + rb"[ \t]*:(?:[ \t]|\r?\n|\r|$)")
+    hits = [i for i, line in enumerate(front) if key.match(line)]
+    if len(hits) > 1:
+        raise WriteBackError(f"{where}: top-level key {field!r} appears {len(hits)} times")
+    if hits:
+        i = hits[0]
+        new_line = f"{field}: {new_text}".encode() + _line_ending(front[i])
+        if front[i] == new_line:
+            return None
+        new_front = [*front[:i], new_line, *front[i + 1 :]]
+    else:
+        if field in before:
+            raise WriteBackError(f"{where}: cannot locate the line of key {field!r} (quoted key?)")
+        eol = _line_ending(lines[0]) or b"\n"
+        new_front = [*front, f"{field}: {new_text}".encode() + eol]
+
+    after = _parse(b"".join(new_front).decode("utf-8"), where)
+    expected = dict(before)
+    expected[field] = yaml.load(new_text, Loader=_Loader)
+    if after != expected:
+        raise WriteBackError(f"{where}: editing {field!r} would change other front matter keys")
+    if after == before and hits:
+        return None  # same value, different spelling (e.g. "41" vs 41): leave the bytes alone
+    return bom + b"".join([lines[0], *new_front, *lines[close:]])
+
+
+def _check_source(path: Path) -> None:
+    text = str(path)
+    if "::" in text:
+        raise WriteBackError(f"{text}: archive members cannot be written back")
+    if path.suffix.lower() not in MARKDOWN_SUFFIXES:
+        raise WriteBackError(
+            f"{text}: only plain Markdown files (.md, .markdown, .txt) can be written back"
+        )
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Any:
+    """Open ``path`` without following symlinks and hold an exclusive flock on its current inode."""
+    for _ in range(_MAX_LOCK_RETRIES):
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
+        except FileNotFoundError as exc:
+            raise WriteBackError(f"{path}: file not found") from exc
+        except OSError as exc:
+            if exc.errno == errno.ELOOP or path.is_symlink():
+                raise WriteBackError(
+                    f"{path}: is a symlink; not followed (write back to its target instead)"
+                ) from exc
+            raise WriteBackError(f"{path}: cannot open ({exc.strerror or exc})") from exc
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise WriteBackError(f"{path}: not a regular file")
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                current = os.stat(path, follow_symlinks=False)
+            except FileNotFoundError:
+                current = None
+            if current is not None and (current.st_ino, current.st_dev) == (st.st_ino, st.st_dev):
+                yield fd, st
+                return
+        finally:
+            os.close(fd)  # also releases the flock
+    raise WriteBackError(f"{path}: file keeps being replaced; gave up locking it")
+
+
+def _read_all(fd: int) -> bytes:
+    chunks = []
+    os.lseek(fd, 0, os.SEEK_SET)
+    while chunk := os.read(fd, 1 << 20):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _replace_atomically(path: Path, data: bytes, mode: int) -> None:
+    """Temp file in the same folder + fsync + original mode + os.replace; no temp file survives."""
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".wb.tmp", dir=path.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fchmod(fh.fileno(), mode)
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+    with contextlib.suppress(OSError):
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+def write_back(
+    path: str | os.PathLike[str], field: str, value: Any, *, only_if_missing: bool = False
+) -> bool:
+    """Set ``field: value`` in the front matter of the Markdown file at ``path``.
+
+    Returns True if the file changed. See the module docstring for the exact byte rules, the
+    lock and what is refused.
+    """
+    path = Path(path)
+    _check_source(path)
+    with _locked(path) as (fd, st):
+        data = _read_all(fd)
+        new = edit_front_matter(data, field, value, only_if_missing=only_if_missing, path=path)
+        if new is None or new == data:
+            return False
+        try:
+            _replace_atomically(path, new, stat.S_IMODE(st.st_mode))
+        except OSError as exc:
+            raise WriteBackError(f"{path}: write back failed ({exc.strerror or exc})") from exc
+    return True
