@@ -1,0 +1,8 @@
+"""`score` command line: thin typer wrappers over the library (one module per command group)."""
+
+from __future__ import annotations
+
+from pipeline.cli import _load  # noqa: F401  (registers `score load`)
+from pipeline.cli._app import app
+
+__all__ = ["app"]

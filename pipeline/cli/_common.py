@@ -1,0 +1,48 @@
+"""Pieces every command shares: default inputs, error printing, exit codes."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import typer
+
+from pipeline.errors import LoadError
+
+EXIT_OK = 0
+EXIT_BAD_INPUT = 1  # some inputs were bad; every good record was still processed
+EXIT_USAGE = 2  # usage error, or a missing / corrupt / tampered model
+
+SEEDS_DIR = Path("seeds")
+SHARED_CORPUS = Path("../shared/corpus")
+
+
+def default_training_paths() -> list[str]:
+    """Where `score train` looks when given no paths: ./seeds, plus ../shared/corpus if present.
+
+    The corpus's JSON feed pages are left out: they carry no `quality` and twin .md records.
+    """
+    paths = [str(SEEDS_DIR)] if SEEDS_DIR.is_dir() else []
+    if SHARED_CORPUS.is_dir():
+        paths += [
+            str(child)
+            for child in sorted(SHARED_CORPUS.iterdir())
+            if child.is_dir() and child.name != "feeds"
+        ]
+    return paths
+
+
+def print_error(error: LoadError) -> None:
+    """One line per bad input on standard error; never a traceback."""
+    typer.echo(f"error: {error}", err=True)
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
+    """Print a one-line error and return the Exit to raise."""
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def is_terminal() -> bool:
+    return sys.stderr.isatty() and os.environ.get("TERM") != "dumb"

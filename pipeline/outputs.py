@@ -1,0 +1,164 @@
+"""Write frames as CSV, JSON Lines or Parquet, batch by batch, atomically.
+
+Used by `score load` and `score predict`. The format comes from the file extension; without a
+file, JSON Lines go to standard output. A file is written under a temporary name in the same
+folder and renamed into place only when complete, so a crash never leaves half an output.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipeline.errors import LoadError
+
+FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
+
+
+class OutputError(ValueError):
+    """The output cannot be written (unknown extension, folder missing...)."""
+
+
+def format_of(path: str | os.PathLike[str] | None) -> str:
+    if path is None or str(path) == "-":
+        return "jsonl"
+    suffix = Path(path).suffix.lower()
+    if suffix not in FORMATS:
+        raise OutputError(f"{path}: unknown output format '{suffix}' (use .csv, .jsonl, .parquet)")
+    return FORMATS[suffix]
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, pd.Timestamp | np.datetime64) or hasattr(value, "isoformat"):
+        return pd.Timestamp(value).isoformat()
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if value is pd.NA or value is pd.NaT:
+        return None
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def _encode_nested(frame: pd.DataFrame) -> pd.DataFrame:
+    """Lists and dicts (topics, related) as JSON text, so every format holds them losslessly."""
+    nested = [c for c in frame.columns if frame[c].dtype == object]
+    if not nested:
+        return frame
+    frame = frame.copy()
+    for column in nested:
+        frame[column] = [
+            json.dumps(v, default=_json_default, ensure_ascii=False)
+            if isinstance(v, list | dict)
+            else v
+            for v in frame[column]
+        ]
+    return frame
+
+
+def frame_to_jsonl(frame: pd.DataFrame) -> str:
+    """One JSON object per row; missing values as null, times as ISO 8601."""
+    rows = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+    lines = [json.dumps(row, default=_json_default, ensure_ascii=False) for row in rows]
+    return "".join(line + "\n" for line in lines)
+
+
+class TableWriter:
+    """Append frames to one output; ``close()`` renames the finished file into place."""
+
+    def __init__(self, path: str | os.PathLike[str] | None) -> None:
+        self.format = format_of(path)
+        self.path = None if path is None or str(path) == "-" else Path(path)
+        self.rows = 0
+        self._parquet: pq.ParquetWriter | None = None
+        self._schema: pa.Schema | None = None
+        self._header = True
+        self._stream: IO[str] | None = None
+        self._tmp: Path | None = None
+        if self.path is None:
+            self._stream = sys.stdout
+            return
+        folder = self.path.parent
+        if not folder.is_dir():
+            raise OutputError(f"{self.path}: folder {folder} does not exist")
+        handle, name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=folder)
+        os.close(handle)
+        self._tmp = Path(name)
+        if self.format != "parquet":
+            self._stream = open(self._tmp, "w", encoding="utf-8", newline="")  # noqa: SIM115
+
+    def write(self, frame: pd.DataFrame) -> None:
+        if self.format == "jsonl":
+            assert self._stream is not None
+            self._stream.write(frame_to_jsonl(frame))
+        elif self.format == "csv":
+            assert self._stream is not None
+            _encode_nested(frame).to_csv(self._stream, header=self._header, index=False)
+            self._header = False
+        else:
+            table = pa.Table.from_pandas(_encode_nested(frame), preserve_index=False)
+            if self._parquet is None:
+                self._schema = table.schema
+                self._parquet = pq.ParquetWriter(str(self._tmp), self._schema)
+            self._parquet.write_table(table.cast(self._schema))
+        self.rows += len(frame)
+
+    def close(self) -> None:
+        """Finish the output: flush, fsync, and atomically rename it into place."""
+        if self.path is None:
+            if self._stream is not None:
+                self._stream.flush()
+            return
+        if self.format == "parquet":
+            if self._parquet is None:  # nothing written: an empty file with no columns
+                pq.write_table(pa.table({}), str(self._tmp))
+            else:
+                self._parquet.close()
+        elif self._stream is not None:
+            self._stream.flush()
+            os.fsync(self._stream.fileno())
+            self._stream.close()
+        assert self._tmp is not None
+        os.replace(self._tmp, self.path)
+        self._tmp = None
+
+    def abort(self) -> None:
+        """Drop the partial output; the user's existing file (if any) is left as it was."""
+        if self._parquet is not None:
+            self._parquet.close()
+        if self._stream is not None and self._stream is not sys.stdout:
+            self._stream.close()
+        if self._tmp is not None and self._tmp.exists():
+            self._tmp.unlink()
+        self._tmp = None
+
+    def __enter__(self) -> TableWriter:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+def write_frame(frame: pd.DataFrame, path: str | os.PathLike[str] | None) -> None:
+    """Write one whole frame (see :class:`TableWriter`)."""
+    with TableWriter(path) as writer:
+        writer.write(frame)
+
+
+def write_errors(path: str | os.PathLike[str], errors: list[LoadError]) -> None:
+    """The error report as a table (source, reason), JSON Lines unless the extension says else."""
+    write_frame(pd.DataFrame([e.to_dict() for e in errors], columns=["source", "reason"]), path)

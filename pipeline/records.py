@@ -1,0 +1,430 @@
+"""Parse one source into record dicts in the schema, or error entries (front matter, JSON, JSONL).
+
+Knows nothing of files or models: it receives a :class:`~pipeline.sources.Source`, reads it
+through :mod:`pipeline.sources`, and yields one dict per article (keys of
+:data:`pipeline.schema.COLUMNS`) or one :class:`~pipeline.errors.LoadError` per bad part.
+"""
+
+from __future__ import annotations
+
+import codecs
+import datetime as dt
+import hashlib
+import json
+import math
+from collections.abc import Iterator, Mapping
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from pipeline.errors import LoadError, RecordError, one_line
+from pipeline.limits import DEFAULT_LIMITS, Limits
+from pipeline.sources import Source, SourceReadError, open_stream, read_bytes
+from pipeline.yaml_backend import FastYAMLHandler
+
+Record = dict[str, Any]
+
+_HANDLERS: dict[tuple[Limits, str], FastYAMLHandler] = {}
+
+
+def _handler(limits: Limits, backend: str) -> FastYAMLHandler:
+    key = (limits, backend)
+    if key not in _HANDLERS:
+        _HANDLERS[key] = FastYAMLHandler(limits, backend=backend)
+    return _HANDLERS[key]
+
+
+def parse_source(
+    source: Source, limits: Limits = DEFAULT_LIMITS, *, yaml_backend: str = "auto"
+) -> Iterator[Record | LoadError]:
+    """Yield the records of one source, or an error for each bad part of it."""
+    try:
+        if source.kind == "jsonl":
+            yield from _parse_jsonl(source, limits)
+            return
+        data = read_bytes(source, limits)
+        text = decode_text(data)
+        if source.kind == "markdown":
+            yield parse_markdown(text, source, limits, yaml_backend=yaml_backend)
+        else:
+            yield from _parse_json_document(text, source, limits)
+    except (RecordError, SourceReadError) as exc:
+        yield LoadError(source.name, str(exc))
+
+
+def decode_text(data: bytes) -> str:
+    """Bytes to text: refuse empty, binary and invalid UTF-8; drop a BOM; CRLF to LF."""
+    if not data.strip():
+        raise RecordError("empty file")
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
+    if b"\x00" in data:
+        raise RecordError("binary content (NUL bytes), not a text record")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise RecordError(f"invalid UTF-8 at line {line} (byte {exc.start})") from None
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text
+
+
+# --- Markdown with YAML front matter --------------------------------------------------------
+
+
+def parse_markdown(
+    text: str, source: Source, limits: Limits = DEFAULT_LIMITS, *, yaml_backend: str = "auto"
+) -> Record:
+    """Parse a Markdown record: YAML front matter between ``---`` lines, then the body."""
+    handler = _handler(limits, yaml_backend)
+    if not handler.detect(text):
+        raise RecordError("no front matter (the file must start with a '---' line)")
+    try:
+        header, body = handler.split(text)
+    except ValueError:
+        raise RecordError("front matter does not close (no second '---' line)") from None
+    meta = handler.load(header)
+    if meta is None:
+        meta = {}
+    if not isinstance(meta, dict):
+        raise RecordError(f"front matter is a {type(meta).__name__}, not a mapping")
+    return normalize(meta, body.strip(), source.name, source.site, limits)
+
+
+# --- JSON: feed pages, single records, arrays, JSON Lines -----------------------------------
+
+
+def _parse_json_document(text: str, source: Source, limits: Limits) -> Iterator[Record | LoadError]:
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise RecordError(
+            f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+        ) from None
+    if isinstance(document, dict) and isinstance(document.get("value"), list):
+        items = document["value"]  # a feed page: {"page": N, "value": [...]}
+    elif isinstance(document, list):
+        items = document
+    elif isinstance(document, dict):
+        yield normalize(document, None, source.name, source.site, limits)
+        return
+    else:
+        raise RecordError(f"JSON top level is a {type(document).__name__}, not a record or list")
+    if len(items) > limits.max_records_per_file:
+        raise RecordError(f"{len(items)} records in one file > cap {limits.max_records_per_file}")
+    for index, item in enumerate(items):
+        name = f"{source.name}[{index}]"
+        try:
+            if not isinstance(item, dict):
+                raise RecordError(f"item is a {type(item).__name__}, not a record object")
+            yield normalize(item, None, name, source.site, limits)
+        except RecordError as exc:
+            yield LoadError(name, str(exc))
+
+
+def _parse_jsonl(source: Source, limits: Limits) -> Iterator[Record | LoadError]:
+    stream = open_stream(source)
+    try:
+        for number, raw in enumerate(_capped_lines(stream, limits.max_line_bytes), start=1):
+            name = f"{source.name}:{number}"
+            if number > limits.max_records_per_file:
+                yield LoadError(
+                    name, f"more than {limits.max_records_per_file} lines; rest skipped"
+                )
+                return
+            if raw is None:
+                yield LoadError(name, f"line longer than the cap of {limits.max_line_bytes} bytes")
+                continue
+            if not raw.strip():
+                continue
+            try:
+                item = json.loads(decode_text(raw))
+                if not isinstance(item, dict):
+                    raise RecordError(f"line is a JSON {type(item).__name__}, not a record object")
+                yield normalize(item, None, name, source.site, limits)
+            except json.JSONDecodeError as exc:
+                yield LoadError(name, f"invalid JSON at column {exc.colno}: {exc.msg}")
+            except RecordError as exc:
+                yield LoadError(name, str(exc))
+    except (OSError, EOFError) as exc:
+        yield LoadError(source.name, f"read failed: {one_line(exc)}")
+    finally:
+        if not source.stdin:
+            stream.close()
+
+
+def _capped_lines(stream: Any, cap: int) -> Iterator[bytes | None]:
+    """Lines of a binary stream; an over-long line yields None and is skipped, not buffered."""
+    while True:
+        line = stream.readline(cap + 1)
+        if not line:
+            return
+        if len(line) > cap and not line.endswith(b"\n"):
+            while True:  # drain the rest of the long line in bounded chunks
+                more = stream.readline(cap + 1)
+                if not more or more.endswith(b"\n"):
+                    break
+            yield None
+            continue
+        yield line
+
+
+# --- normalisation to the schema ------------------------------------------------------------
+
+
+def _text(meta: Mapping[str, Any], key: str, limits: Limits, where: str = "") -> str | None:
+    value = meta.get(key)
+    if value is None:
+        return None
+    if type(value) is str and len(value) <= limits.max_field_chars:
+        return value  # the common case, kept fast: this runs ~40 times per record
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise RecordError(f"field '{where}{key}' should be text, got {type(value).__name__}")
+    value = str(value)
+    if len(value) > limits.max_field_chars:
+        raise RecordError(
+            f"field '{where}{key}' is {len(value)} characters, "
+            f"over the cap {limits.max_field_chars}"
+        )
+    return value
+
+
+def _number(meta: Mapping[str, Any], key: str, where: str = "") -> float | None:
+    value = meta.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise RecordError(f"field '{where}{key}' should be a number, got a boolean")
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            raise RecordError(
+                f"field '{where}{key}' should be a number, got {one_line(repr(value), 60)}"
+            ) from None
+    if not isinstance(value, int | float) or not math.isfinite(value):
+        raise RecordError(f"field '{where}{key}' should be a finite number, got {value!r:.60}")
+    return float(value)
+
+
+def _boolean(meta: Mapping[str, Any], key: str) -> bool | None:
+    value = meta.get(key)
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in {"true", "false"}:
+        return value.strip().lower() == "true"
+    raise RecordError(f"field '{key}' should be true or false, got {value!r:.60}")
+
+
+def _timestamp(meta: Mapping[str, Any], key: str, where: str = "") -> dt.datetime | None:
+    value = meta.get(key)
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise RecordError(
+                f"field '{where}{key}' is not an ISO date-time: {value!r:.60}"
+            ) from None
+    elif isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        value = dt.datetime(value.year, value.month, value.day)
+    if not isinstance(value, dt.datetime):
+        raise RecordError(f"field '{where}{key}' should be a date-time, got {type(value).__name__}")
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)  # naive times in these feeds are UTC
+    return value.astimezone(dt.UTC)
+
+
+def _provider(meta: Mapping[str, Any], where: str = "") -> tuple[str | None, str | None]:
+    provider = meta.get("provider")
+    if provider is None:
+        return None, None
+    if not isinstance(provider, dict):
+        raise RecordError(
+            f"field '{where}provider' should be a mapping (name, domain), got "
+            f"{type(provider).__name__}"
+        )
+    name = _text(provider, "name", DEFAULT_LIMITS, f"{where}provider.")
+    domain = _text(provider, "domain", DEFAULT_LIMITS, f"{where}provider.")
+    return name, domain.strip().lower() if domain else domain
+
+
+def _images(meta: Mapping[str, Any], where: str = "") -> tuple[int, int | None, int | None]:
+    images = meta.get("images")
+    if images is None:
+        return 0, None, None
+    if not isinstance(images, list):
+        raise RecordError(f"field '{where}images' should be a list, got {type(images).__name__}")
+    width = height = None
+    if images:
+        first = images[0]
+        if not isinstance(first, dict):
+            raise RecordError(f"field '{where}images[0]' should be a mapping")
+        w = _number(first, "width", f"{where}images[0].")
+        h = _number(first, "height", f"{where}images[0].")
+        width = int(w) if w is not None else None
+        height = int(h) if h is not None else None
+    return len(images), width, height
+
+
+def canonical_url(url: str | None) -> str | None:
+    """The duplicate key of a URL: lower-case scheme and host, no fragment or trailing slash."""
+    if not url:
+        return None
+    parts = urlsplit(url.strip())
+    host = parts.netloc.lower().removeprefix("www.")
+    path = parts.path.rstrip("/") or "/"
+    return urlunsplit((parts.scheme.lower() or "https", host, path, parts.query, ""))
+
+
+def record_id(url_key: str | None, published: dt.datetime | None, title: str | None) -> str:
+    """Stable id from what identifies an article in any format: its URL and publication time."""
+    basis = f"{url_key or ''}\n{published.isoformat() if published else ''}"
+    if not url_key:
+        basis += f"\n{title or ''}"
+    return hashlib.sha1(basis.encode("utf-8")).hexdigest()[:16]
+
+
+def _links(meta: Mapping[str, Any], limits: Limits, where: str = "") -> dict[str, str | None]:
+    original = _text(meta, "originalUrl", limits, where)
+    web = _text(meta, "webUrl", limits, where)
+    return {
+        "url": original or web,
+        "original_url": original,
+        "web_url": web,
+        "amp_url": _text(meta, "ampWebUrl", limits, where),
+        "cdn_amp_url": _text(meta, "cdnAmpWebUrl", limits, where),
+    }
+
+
+def _related(meta: Mapping[str, Any], limits: Limits) -> list[Record]:
+    related = meta.get("related")
+    if related is None:
+        return []
+    if not isinstance(related, list):
+        raise RecordError(f"field 'related' should be a list, got {type(related).__name__}")
+    entries = []
+    for index, item in enumerate(related):
+        where = f"related[{index}]."
+        if not isinstance(item, dict):
+            raise RecordError(f"field 'related[{index}]' should be a mapping")
+        name, domain = _provider(item, where)
+        count, width, height = _images(item, where)
+        entries.append(
+            {
+                "title": _text(item, "title", limits, where),
+                "excerpt": _text(item, "excerpt", limits, where),
+                "published_at": _timestamp(item, "publishedDateTime", where),
+                **_links(item, limits, where),
+                "type": _text(item, "type", limits, where),
+                "provider_name": name,
+                "provider_domain": domain,
+                "image_count": count,
+                "image_width": width,
+                "image_height": height,
+                "quality": _number(item, "quality", where),
+            }
+        )
+    return entries
+
+
+def _topics(meta: Mapping[str, Any]) -> list[str]:
+    topics = meta.get("topics")
+    if topics is None:
+        return []
+    if isinstance(topics, str):
+        return [topics]
+    if not isinstance(topics, list):
+        raise RecordError(
+            f"field 'topics' should be a list of strings, got {type(topics).__name__}"
+        )
+    if not all(t is None or isinstance(t, str | int | float) for t in topics):
+        raise RecordError("field 'topics' should be a list of strings")
+    return [str(t) for t in topics if t is not None and str(t).strip()]
+
+
+def _category(meta: Mapping[str, Any], limits: Limits) -> str | None:
+    category = meta.get("category")
+    if category is None and isinstance(meta.get("categories"), list) and meta["categories"]:
+        category = meta["categories"][0]  # the JSON API lists categories
+    return _text({"category": category}, "category", limits)
+
+
+def normalize(
+    meta: Mapping[str, Any],
+    body: str | None,
+    source: str,
+    site: str,
+    limits: Limits = DEFAULT_LIMITS,
+) -> Record:
+    """Map one parsed record (front matter or JSON object) onto the schema, checking types."""
+    if body is None:
+        body = _text(meta, "content", limits) or _text(meta, "body", limits) or ""
+    body = body.strip()
+    if len(body) > limits.max_field_chars:
+        raise RecordError(f"body is {len(body)} characters, over the cap {limits.max_field_chars}")
+    links = _links(meta, limits)
+    name, domain = _provider(meta)
+    count, width, height = _images(meta)
+    published_at = _timestamp(meta, "publishedDateTime")
+    related = _related(meta, limits)
+    title = _text(meta, "title", limits)
+    url_key = canonical_url(links["url"])
+    return {
+        "id": record_id(url_key, published_at, title),
+        "source": source,
+        "site": site,
+        "is_related": False,
+        "parent_id": None,
+        "title": title,
+        "excerpt": _text(meta, "excerpt", limits),
+        "body": body,
+        "category": _category(meta, limits),
+        "type": _text(meta, "type", limits),
+        "locale": _text(meta, "locale", limits),
+        "topics": _topics(meta),
+        "published_at": published_at,
+        **links,
+        "provider_name": name,
+        "provider_domain": domain,
+        "image_count": count,
+        "image_width": width,
+        "image_height": height,
+        "has_featured_content": meta.get("featuredContent") not in (None, "", {}, []),
+        "related": related,
+        "related_count": len(related),
+        "url_key": url_key,
+        "is_duplicate": False,
+        "quality": _number(meta, "quality"),
+        "heat": _number(meta, "heat"),
+        "published": _boolean(meta, "published"),
+    }
+
+
+def related_rows(record: Record) -> list[Record]:
+    """Rows of their own for a record's scored related entries (flagged, with the parent id)."""
+    rows = []
+    for index, entry in enumerate(record["related"]):
+        if entry["quality"] is None:
+            continue
+        url_key = canonical_url(entry["url"])
+        rows.append(
+            {
+                **{key: None for key in record},
+                **{key: value for key, value in entry.items()},
+                "id": record_id(url_key, entry["published_at"], entry["title"]),
+                "source": f"{record['source']}#related[{index}]",
+                "site": record["site"],
+                "is_related": True,
+                "parent_id": record["id"],
+                "body": "",
+                "topics": [],
+                "has_featured_content": False,
+                "related": [],
+                "related_count": 0,
+                "url_key": url_key,
+                "is_duplicate": False,
+            }
+        )
+    return rows

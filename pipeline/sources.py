@@ -1,0 +1,346 @@
+"""Turn user paths (files, directories, globs, archives, gzip, stdin) into readable sources.
+
+Knows nothing of YAML or pandas: it only finds inputs, names them, and reads their bytes under
+the size caps of :mod:`pipeline.limits`. Archives are read in memory, never extracted to disk.
+"""
+
+from __future__ import annotations
+
+import errno
+import glob
+import gzip
+import io
+import os
+import stat
+import sys
+import tarfile
+import zipfile
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import BinaryIO
+
+from pipeline.errors import LoadError, one_line
+from pipeline.limits import DEFAULT_LIMITS, Limits
+
+MARKDOWN_SUFFIXES = (".md", ".markdown", ".txt")
+JSON_SUFFIXES = (".json",)
+JSONL_SUFFIXES = (".jsonl", ".ndjson")
+TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz")
+ZIP_SUFFIXES = (".zip",)
+RECORD_SUFFIXES = MARKDOWN_SUFFIXES + JSON_SUFFIXES + JSONL_SUFFIXES
+STDIN = "-"
+
+
+@dataclass(frozen=True)
+class Source:
+    """One readable input: a plain file (read lazily, by path) or bytes from an archive/stdin.
+
+    Picklable (unless it is stdin) so that parsing can run in worker processes.
+    """
+
+    name: str  # what error reports and the `source` column show
+    kind: str  # "markdown" | "json" | "jsonl"
+    site: str  # folder the record sits in
+    path: str | None = None  # plain file on disk
+    data: bytes | None = None  # already-read bytes (archive member)
+    gzipped: bool = False  # path holds gzip-compressed content
+    stdin: bool = False
+
+
+def kind_of(name: str) -> tuple[str | None, bool]:
+    """Return (kind, gzipped) for a file name; kind is "archive" for tar/zip, None if unknown."""
+    lower = name.lower()
+    if lower.endswith(TAR_SUFFIXES + ZIP_SUFFIXES):
+        return "archive", False
+    gzipped = lower.endswith(".gz")
+    if gzipped:
+        lower = lower[:-3]
+    if lower.endswith(MARKDOWN_SUFFIXES):
+        return "markdown", gzipped
+    if lower.endswith(JSON_SUFFIXES):
+        return "json", gzipped
+    if lower.endswith(JSONL_SUFFIXES):
+        return "jsonl", gzipped
+    return None, gzipped
+
+
+def _site_of(path: str) -> str:
+    parent = os.path.basename(os.path.dirname(os.path.abspath(path)))
+    return parent or "."
+
+
+def _os_reason(exc: OSError) -> str:
+    if exc.errno == errno.ELOOP:
+        return "symlink loop"
+    if exc.errno == errno.ENOENT:
+        return "no such file or directory"
+    if exc.errno == errno.EACCES:
+        return "permission denied"
+    return one_line(exc.strerror or exc)
+
+
+def iter_sources(
+    paths: Iterable[str], limits: Limits = DEFAULT_LIMITS
+) -> Iterator[Source | LoadError]:
+    """Yield every source named by ``paths`` in a stable order, or an error for each bad one.
+
+    Directories are walked recursively (sorted, symlinked directories not followed, so a
+    symlink loop cannot trap the walk); files with unknown suffixes inside them are skipped.
+    A path that does not exist but contains glob characters is expanded as a pattern.
+    """
+    for raw in paths:
+        path = os.fspath(raw)
+        if path == STDIN:
+            yield Source(name="<stdin>", kind="jsonl", site="stdin", stdin=True)
+        elif os.path.isdir(path):
+            yield from _walk_directory(path, limits)
+        elif os.path.lexists(path):
+            yield from _file_sources(path, limits, explicit=True)
+        elif glob.has_magic(path):
+            matches = sorted(glob.glob(path, recursive=True))
+            if not matches:
+                yield LoadError(path, "no files match this pattern")
+            for match in matches:
+                if os.path.isdir(match):
+                    yield from _walk_directory(match, limits)
+                else:
+                    yield from _file_sources(match, limits, explicit=True)
+        else:
+            yield LoadError(path, "no such file or directory")
+
+
+def _walk_directory(root: str, limits: Limits) -> Iterator[Source | LoadError]:
+    def on_error(exc: OSError) -> None:
+        errors.append(LoadError(exc.filename or root, _os_reason(exc)))
+
+    errors: list[LoadError] = []
+    for dirpath, dirnames, filenames in os.walk(root, onerror=on_error):
+        dirnames.sort()
+        yield from errors
+        errors.clear()
+        for filename in sorted(filenames):
+            full = os.path.join(dirpath, filename)
+            if kind_of(filename)[0] is not None:
+                yield from _file_sources(full, limits, explicit=False)
+    yield from errors
+
+
+def _file_sources(path: str, limits: Limits, *, explicit: bool) -> Iterator[Source | LoadError]:
+    kind, gzipped = kind_of(path)
+    try:
+        info = os.stat(path)
+    except OSError as exc:
+        yield LoadError(path, _os_reason(exc))
+        return
+    if not stat.S_ISREG(info.st_mode):
+        yield LoadError(path, "not a regular file")
+        return
+    if kind is None:
+        if explicit:
+            yield LoadError(path, "unsupported file type (expected .md, .json, .jsonl, archives)")
+        return
+    if kind == "archive":
+        yield from _archive_sources(path, None, limits, depth=0)
+        return
+    if kind != "jsonl" and not gzipped and info.st_size > limits.max_file_bytes:
+        yield LoadError(path, f"file too large ({info.st_size} bytes > {limits.max_file_bytes})")
+        return
+    yield Source(name=path, kind=kind, site=_site_of(path), path=path, gzipped=gzipped)
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+class SourceReadError(Exception):
+    """A source could not be read; the message is one line."""
+
+
+def _read_capped(stream: BinaryIO, cap: int, what: str) -> bytes:
+    data = stream.read(cap + 1)
+    if len(data) > cap:
+        raise SourceReadError(f"{what} larger than the cap of {cap} bytes")
+    return data
+
+
+def _gunzip(data: bytes, cap: int) -> bytes:
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
+            return _read_capped(stream, cap, "decompressed content")
+    except (OSError, EOFError, zlib.error) as exc:
+        raise SourceReadError(f"corrupt gzip data: {one_line(exc)}") from exc
+
+
+def read_bytes(source: Source, limits: Limits = DEFAULT_LIMITS) -> bytes:
+    """Read a whole (non-streamed) source, decompressing gzip, under the file-size cap."""
+    if source.data is not None:
+        return source.data
+    if source.path is None:
+        raise SourceReadError("nothing to read")
+    try:
+        if source.gzipped:
+            with gzip.open(source.path, "rb") as stream:
+                return _read_capped(stream, limits.max_file_bytes, "decompressed content")
+        with open(source.path, "rb") as stream:
+            return _read_capped(stream, limits.max_file_bytes, "file")
+    except SourceReadError:
+        raise
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise SourceReadError(f"corrupt gzip data: {one_line(exc)}") from exc
+    except OSError as exc:
+        raise SourceReadError(_os_reason(exc)) from exc
+
+
+def open_stream(source: Source) -> BinaryIO:
+    """Open a source for line-by-line reading (JSON Lines), so huge dumps stream in flat memory."""
+    if source.stdin:
+        return sys.stdin.buffer
+    if source.data is not None:
+        return io.BytesIO(source.data)
+    assert source.path is not None
+    try:
+        if source.gzipped:
+            return gzip.open(source.path, "rb")  # type: ignore[return-value]
+        return open(source.path, "rb")
+    except OSError as exc:
+        raise SourceReadError(_os_reason(exc)) from exc
+
+
+# --- archives ---------------------------------------------------------------------------------
+
+
+def _unsafe_member_name(name: str) -> bool:
+    """True when a member name would climb out of the archive if it were ever extracted."""
+    if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
+        return True
+    parts = PurePosixPath(name.replace("\\", "/")).parts
+    return ".." in parts
+
+
+class _ArchiveBudget:
+    """Counts members and inflated bytes across one archive so bombs are stopped and reported."""
+
+    def __init__(self, name: str, limits: Limits) -> None:
+        self.name = name
+        self.limits = limits
+        self.members = 0
+        self.inflated = 0
+
+    def take_member(self) -> LoadError | None:
+        self.members += 1
+        if self.members > self.limits.max_archive_members:
+            return LoadError(
+                self.name, f"more than {self.limits.max_archive_members} members; rest not read"
+            )
+        return None
+
+    def room(self) -> int:
+        return min(self.limits.max_file_bytes, self.limits.max_archive_bytes - self.inflated)
+
+    def spend(self, n: int) -> None:
+        self.inflated += n
+
+
+def _archive_sources(
+    path: str, data: bytes | None, limits: Limits, *, depth: int, name: str | None = None
+) -> Iterator[Source | LoadError]:
+    name = name or path
+    if depth > limits.max_archive_depth:
+        yield LoadError(name, f"archive nested deeper than {limits.max_archive_depth} levels")
+        return
+    lower = name.lower()
+    try:
+        if lower.endswith(ZIP_SUFFIXES):
+            yield from _zip_members(path, data, limits, depth=depth, name=name)
+        else:
+            yield from _tar_members(path, data, limits, depth=depth, name=name)
+    except (tarfile.TarError, zipfile.BadZipFile, EOFError, zlib.error, OSError) as exc:
+        yield LoadError(name, f"unreadable archive: {one_line(exc)}")
+
+
+def _member_sources(
+    archive: str,
+    member: str,
+    read: callable,  # type: ignore[valid-type]
+    budget: _ArchiveBudget,
+    limits: Limits,
+    depth: int,
+) -> Iterator[Source | LoadError]:
+    full = f"{archive}::{member}"
+    if _unsafe_member_name(member):
+        yield LoadError(full, "member name climbs out of the archive; refused")
+        return
+    kind, gzipped = kind_of(member)
+    if kind is None:
+        return
+    room = budget.room()
+    if room <= 0:
+        yield LoadError(full, f"archive inflates past {limits.max_archive_bytes} bytes; not read")
+        return
+    try:
+        data = read(room)
+    except SourceReadError as exc:
+        yield LoadError(full, str(exc))
+        return
+    except (OSError, EOFError, zlib.error, RuntimeError, NotImplementedError) as exc:
+        yield LoadError(full, f"unreadable member: {one_line(exc)}")
+        return
+    budget.spend(len(data))
+    if gzipped:
+        try:
+            data = _gunzip(data, budget.room())
+        except SourceReadError as exc:
+            yield LoadError(full, str(exc))
+            return
+        budget.spend(len(data))
+    if kind == "archive":
+        yield from _archive_sources(full, data, limits, depth=depth + 1, name=full)
+        return
+    site = PurePosixPath(member).parent.name or PurePosixPath(archive.split("::")[0]).name
+    yield Source(name=full, kind=kind, site=site, data=data)
+
+
+def _tar_members(
+    path: str, data: bytes | None, limits: Limits, *, depth: int, name: str
+) -> Iterator[Source | LoadError]:
+    fileobj = io.BytesIO(data) if data is not None else None
+    budget = _ArchiveBudget(name, limits)
+    with tarfile.open(name=None if fileobj else path, fileobj=fileobj, mode="r:*") as archive:
+        for info in archive:
+            if not info.isfile():
+                if info.issym() or info.islnk():
+                    yield LoadError(f"{name}::{info.name}", "link member refused")
+                continue
+            if (stop := budget.take_member()) is not None:
+                yield stop
+                return
+
+            def read(room: int, info: tarfile.TarInfo = info) -> bytes:
+                if info.size > room:
+                    raise SourceReadError(f"member larger than the cap of {room} bytes")
+                stream = archive.extractfile(info)
+                assert stream is not None
+                return _read_capped(stream, room, "member")
+
+            yield from _member_sources(name, info.name, read, budget, limits, depth)
+
+
+def _zip_members(
+    path: str, data: bytes | None, limits: Limits, *, depth: int, name: str
+) -> Iterator[Source | LoadError]:
+    fileobj = io.BytesIO(data) if data is not None else path
+    budget = _ArchiveBudget(name, limits)
+    with zipfile.ZipFile(fileobj) as archive:
+        for info in archive.infolist():
+            if info.is_dir():
+                continue
+            if (stop := budget.take_member()) is not None:
+                yield stop
+                return
+
+            def read(room: int, info: zipfile.ZipInfo = info) -> bytes:
+                with archive.open(info) as stream:  # inflates lazily: the cap stops a bomb
+                    return _read_capped(stream, room, "inflated member")
+
+            yield from _member_sources(name, info.filename, read, budget, limits, depth)
