@@ -188,7 +188,7 @@ def test_tampered_payload_is_never_unpickled(saved: Path, tmp_path: Path) -> Non
     evil = tmp_path / "evil.joblib"
     # Sanity: the payload really does run code when unpickled.
     joblib.dump(_Marker(marker), evil)
-    joblib.load(evil)
+    joblib.load(evil).close()  # the payload returned an open file handle
     assert marker.exists()
     marker.unlink()
     # Swap the evil payload in for the genuine model; the old sidecar no longer matches.
