@@ -51,6 +51,7 @@ import io
 import json
 import math
 import os
+import pickle
 import platform
 import re
 import tempfile
@@ -256,7 +257,11 @@ def save_artifact(
         digest.update(data)
         fh.write(data)
 
-    _atomic_write(path, write_model)
+    try:
+        _atomic_write(path, write_model)
+    except (pickle.PicklingError, AttributeError, TypeError) as exc:  # e.g. a lambda in the model
+        reason = " ".join(f"{type(exc).__name__}: {exc}".split())
+        raise ArtifactError(f"{path}: model cannot be pickled ({reason[:200]})") from exc
     line = f"{digest.hexdigest()}  {path.name}\n".encode()
     _atomic_write(sidecar_path(path), lambda fh: fh.write(line))
     return path

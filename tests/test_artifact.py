@@ -133,6 +133,15 @@ def test_non_json_metadata_rejected(tmp_path: Path, fitted: tuple[object, object
         save_artifact(fitted[0], tmp_path / "m.joblib", metadata={"x": object()})
 
 
+def test_unpicklable_model_refused_cleanly(tmp_path: Path) -> None:
+    from sklearn.preprocessing import FunctionTransformer
+
+    model = make_pipeline(FunctionTransformer(lambda x: x), Ridge()).fit([[1.0], [2.0]], [1, 2])
+    with pytest.raises(ArtifactError, match=r"m\.joblib: model cannot be pickled"):
+        save_artifact(model, tmp_path / "m.joblib", metadata={})
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_atomic_write_leaves_no_temp_files(tmp_path: Path, fitted: tuple[object, object]) -> None:
     out = tmp_path / "models"
     save_artifact(fitted[0], out / "m.joblib", metadata={})
