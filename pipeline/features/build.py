@@ -1,0 +1,104 @@
+"""Composition of the feature steps into one scikit-learn transformer.
+
+Every step reads only the columns named here; ``TargetSideGuard`` runs first and drops the
+target-side columns (schema.NEVER_FEATURES), and ``check_no_target_side`` refuses any
+composition that selects one of them, so a target can never reach the features.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.validation import check_is_fitted
+
+from pipeline.features.provider import PROVIDER_COLUMNS, ProviderPrior
+from pipeline.features.structure import STRUCTURE_COLUMNS, StructureFeatures
+from pipeline.features.text import TextStats, make_tfidf
+from pipeline.features.time import TimeFeatures
+from pipeline.schema import NEVER_FEATURES
+
+TEXT_INPUT: tuple[str, ...] = ("title", "excerpt", "body", "topics")
+TIME_INPUT: tuple[str, ...] = ("published_at",)
+
+
+class TargetLeakError(ValueError):
+    """A target-side column was about to reach the features."""
+
+
+def check_no_target_side(columns: Iterable[str]) -> None:
+    """Raise TargetLeakError if any of ``columns`` is in schema.NEVER_FEATURES."""
+    bad = sorted(set(columns) & set(NEVER_FEATURES))
+    if bad:
+        raise TargetLeakError(f"target-side columns must never be features: {bad}")
+
+
+class TargetSideGuard(TransformerMixin, BaseEstimator):
+    """First step of every model: drop schema.NEVER_FEATURES columns from the input frame.
+
+    Dropping (rather than trusting each step to ignore them) means that a later step cannot
+    read ``quality``/``heat``/``published``/``secured`` even by mistake.
+    """
+
+    def fit(self, X: pd.DataFrame, y: object = None) -> TargetSideGuard:
+        if not isinstance(X, pd.DataFrame):
+            raise TypeError("the feature pipeline expects a pandas DataFrame (schema.COLUMNS)")
+        self.n_features_in_ = X.shape[1]
+        self.feature_names_in_ = np.asarray(list(X.columns), dtype=object)
+        self.kept_ = [c for c in X.columns if c not in NEVER_FEATURES]
+        return self
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        check_is_fitted(self, "kept_")
+        return X.drop(columns=[c for c in X.columns if c in NEVER_FEATURES])
+
+    def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
+        check_is_fitted(self, "kept_")
+        return np.asarray(self.kept_, dtype=object)
+
+
+def input_columns(kind: str = "tree") -> list[str]:
+    """The frame columns a model of ``kind`` reads (for docs, tests, permutation groups)."""
+    cols = [*TEXT_INPUT, *PROVIDER_COLUMNS, *STRUCTURE_COLUMNS, *TIME_INPUT]
+    return list(dict.fromkeys(cols))
+
+
+def build_features(kind: str = "tree", seed: int = 0, use_related: bool = True) -> Pipeline:
+    """Guard + ColumnTransformer of text, provider, structure and time steps.
+
+    kind="tree": dense numeric features (trees handle NaN and scale themselves).
+    kind="linear": the same, imputed and standardised, plus word/char TF-IDF.
+    """
+    if kind not in ("tree", "linear"):
+        raise ValueError(f"kind must be 'tree' or 'linear', not {kind!r}")
+    dense = [
+        ("text", TextStats(), list(TEXT_INPUT)),
+        (
+            "provider",
+            ProviderPrior(use_related=use_related, random_state=seed),
+            list(PROVIDER_COLUMNS),
+        ),
+        ("structure", StructureFeatures(), list(STRUCTURE_COLUMNS)),
+        ("time", TimeFeatures(), list(TIME_INPUT)),
+    ]
+    if kind == "linear":
+        prep = make_pipeline(
+            SimpleImputer(strategy="median", keep_empty_features=True), StandardScaler()
+        )
+        dense = [(n, make_pipeline(t, prep), c) for n, t, c in dense]
+        dense.append(("tfidf", make_tfidf(), ["title", "excerpt"]))
+    for _, _, cols in dense:
+        check_no_target_side(cols)
+    ct = ColumnTransformer(
+        dense,
+        remainder="drop",
+        sparse_threshold=0.3 if kind == "linear" else 0,
+        verbose_feature_names_out=True,
+    )
+    return Pipeline([("guard", TargetSideGuard()), ("features", ct)])

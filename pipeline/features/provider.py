@@ -1,0 +1,329 @@
+"""Provider features: normalised domain/name, syndication, TLD, and a learned quality prior.
+
+Why: each provider sits on a fixed tier of the aggregator's scale (most at 0, some +40, some
++90, YouTube videos +50), added on top of structure bonuses. Raw per-provider mean quality
+mixes the tier with the provider's habits (images, AMP pages), so the prior here is
+*structure-adjusted*: a fixed-effects ridge learns what image/AMP/video/title form are worth,
+and the prior is the smoothed per-provider mean of what is left. It is learned from the training
+records **and the scored ``related`` entries attached to them**, which cover providers the
+main records never show; ``fit_transform`` cross-fits it (like sklearn's TargetEncoder) so a
+training row never sees its own target.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.linear_model import Ridge
+from sklearn.model_selection import KFold
+from sklearn.utils.validation import check_is_fitted
+
+from pipeline.features.structure import _missing, as_entries, entry_flags
+from pipeline.features.text import _as_text, _as_topics, topic_matches
+
+PROVIDER_COLUMNS: tuple[str, ...] = (
+    "provider_name",
+    "provider_domain",
+    "url",
+    "type",
+    "image_count",
+    "amp_url",
+    "cdn_amp_url",
+    "web_url",
+    "title",
+    "topics",
+    "related",
+)
+
+# Structure terms the prior adjusts for (computable for records and related entries alike).
+PRIOR_STRUCTURE: tuple[str, ...] = (
+    "has_image",
+    "has_amp",
+    "is_video",
+    "title_chars_over_long",
+    "title_names_no_topic",
+    "topics_extra_in_title",
+)
+
+_SYNDICATION = re.compile(r"^(?P<origin>.+?)\s+(?:on|via|from|\|)\s+(?P<carrier>[\w.\- ]+)$", re.I)
+_TWO_LEVEL_SUFFIXES = {"co", "com", "net", "org", "gov", "ac", "edu"}
+
+
+def normalise_domain(value: object) -> str:
+    """'https://WWW.GameRant.com/x' -> 'gamerant.com'; missing -> ''."""
+    if _missing(value):
+        return ""
+    d = str(value).strip().lower()
+    d = re.sub(r"^[a-z][a-z0-9+.\-]*://", "", d)
+    d = d.split("/", 1)[0].split("?", 1)[0].split(":", 1)[0].strip(".")
+    return d.removeprefix("www.").removeprefix("m.")
+
+
+def url_domain(value: object) -> str:
+    """Domain of a URL, normalised like a provider domain."""
+    return normalise_domain(value)
+
+
+def top_level_domain(domain: str) -> str:
+    """'bbc.co.uk' -> 'co.uk', 'ign.com' -> 'com', '' -> ''."""
+    parts = [p for p in domain.split(".") if p]
+    if len(parts) >= 3 and parts[-2] in _TWO_LEVEL_SUFFIXES and len(parts[-1]) == 2:
+        return ".".join(parts[-2:])
+    return parts[-1] if parts else ""
+
+
+def normalise_name(value: object) -> str:
+    """'GamesRadar+' / 'Games Radar' / 'gamesradar.com' -> 'gamesradar'."""
+    if _missing(value):
+        return ""
+    s = str(value).strip().lower()
+    s = re.sub(r"\.(com|net|org|co\.uk|com\.au)$", "", s)
+    return re.sub(r"[^0-9a-z]+", "", s)
+
+
+def parse_provider(name: object, domain: object) -> dict[str, str]:
+    """Split syndication: 'GameRant on MSN.com' @ msn.com -> origin gamerant, carrier msn.com."""
+    dom = normalise_domain(domain)
+    raw = "" if _missing(name) else str(name).strip()
+    m = _SYNDICATION.match(raw)
+    if m:
+        origin = normalise_name(m.group("origin"))
+        carrier_raw = m.group("carrier").strip()
+        carrier = normalise_domain(carrier_raw) if "." in carrier_raw else dom
+        return {"origin": origin, "carrier": carrier or dom, "domain": dom, "syndicated": "1"}
+    return {
+        "origin": normalise_name(raw) or normalise_name(dom),
+        "carrier": "",
+        "domain": dom,
+        "syndicated": "",
+    }
+
+
+def url_key(value: object) -> str:
+    """Loose URL identity (scheme, www, trailing slash, query dropped) to match entries."""
+    if _missing(value):
+        return ""
+    u = str(value).strip().lower()
+    u = re.sub(r"^[a-z][a-z0-9+.\-]*://", "", u).removeprefix("www.")
+    return u.split("?", 1)[0].split("#", 1)[0].rstrip("/")
+
+
+def structure_terms(
+    entry: Mapping[str, object], topics: Sequence[str], long_title: int = 70
+) -> list[float]:
+    """The PRIOR_STRUCTURE vector of a record or related entry (topics: the record's)."""
+    flags = entry_flags(entry)
+    title = _as_text([entry.get("title")])[0]
+    excerpt = _as_text([entry.get("excerpt")])[0]
+    tm = topic_matches(title, excerpt, list(topics))
+    return [
+        flags["has_image"],
+        flags["has_amp"],
+        flags["is_video"],
+        float(max(len(title) - long_title, 0)),
+        tm["title_names_no_topic"],
+        tm["topics_extra_in_title"],
+    ]
+
+
+def _observations(
+    X: pd.DataFrame, y: np.ndarray | None, use_related: bool, exclude_urls: set[str]
+) -> pd.DataFrame:
+    """Rows (domain, origin, tld, structure..., y) from records and their related entries."""
+    rows: list[list[object]] = []
+    records = X.to_dict("records")
+    topics_all = _as_topics(X["topics"]) if "topics" in X.columns else [[] for _ in records]
+    for i, rec in enumerate(records):
+        topics = topics_all[i]
+        if y is not None and not np.isnan(y[i]):
+            p = parse_provider(rec.get("provider_name"), rec.get("provider_domain"))
+            rows.append(
+                [
+                    p["domain"],
+                    p["origin"],
+                    url_key(rec.get("url")),
+                    *structure_terms(rec, topics),
+                    float(y[i]),
+                ]
+            )
+        if not use_related:
+            continue
+        for e in as_entries(rec.get("related")):
+            q = e.get("quality")
+            if _missing(q):
+                continue
+            k = url_key(e.get("url") or e.get("web_url") or e.get("original_url"))
+            if k and k in exclude_urls:
+                continue
+            p = parse_provider(e.get("provider_name"), e.get("provider_domain"))
+            rows.append([p["domain"], p["origin"], k, *structure_terms(e, topics), float(q)])  # type: ignore[arg-type]
+    cols = ["domain", "origin", "url_key", *PRIOR_STRUCTURE, "y"]
+    obs = pd.DataFrame(rows, columns=cols)
+    # The same article is often both a record and someone's related entry: count it once.
+    keyed = obs[obs["url_key"] != ""].drop_duplicates(["url_key", "domain", "y"])
+    return pd.concat([keyed, obs[obs["url_key"] == ""]], ignore_index=True)
+
+
+class ProviderPrior(TransformerMixin, BaseEstimator):
+    """Structure-adjusted, smoothed quality prior per provider domain, origin name and TLD.
+
+    Parameters
+    ----------
+    smoothing : pseudo-count pulling a provider's prior towards the global one.
+    alpha : ridge penalty of the fixed-effects fit that prices the structure terms.
+    cv : folds for the cross-fitted ``fit_transform`` (training rows never see their target).
+    use_related : learn also from the scored related entries of the training records.
+    random_state : seed of the cross-fitting split.
+    """
+
+    def __init__(
+        self,
+        smoothing: float = 1.0,
+        alpha: float = 1.0,
+        cv: int = 5,
+        use_related: bool = True,
+        random_state: int = 0,
+    ) -> None:
+        self.smoothing = smoothing
+        self.alpha = alpha
+        self.cv = cv
+        self.use_related = use_related
+        self.random_state = random_state
+
+    # ---- learning -------------------------------------------------------------------------
+    def _learn(self, X: pd.DataFrame, y: np.ndarray, exclude_urls: set[str]) -> dict[str, object]:
+        obs = _observations(X, y, self.use_related, exclude_urls)
+        S = obs[list(PRIOR_STRUCTURE)].to_numpy(dtype=float)
+        target = obs["y"].to_numpy(dtype=float)
+        if len(obs) == 0:
+            return {"beta": np.zeros(len(PRIOR_STRUCTURE)), "glob": 0.0, "tables": {}}
+        codes, uniques = pd.factorize(obs["domain"])
+        onehot = sparse.csr_matrix(
+            (np.ones(len(codes)), (np.arange(len(codes)), codes)), shape=(len(codes), len(uniques))
+        )
+        design = sparse.hstack([sparse.csr_matrix(S), onehot]).tocsr()
+        ridge = Ridge(alpha=self.alpha).fit(design, target)
+        beta = np.asarray(ridge.coef_[: S.shape[1]], dtype=float)
+        obs = obs.assign(adj=target - S @ beta)
+        glob = float(obs["adj"].median())
+        m = float(self.smoothing)
+        tables: dict[str, pd.DataFrame] = {}
+        obs["tld"] = obs["domain"].map(top_level_domain)
+        for key in ("domain", "origin", "tld"):
+            g = obs[obs[key] != ""].groupby(key)
+            t = pd.DataFrame(
+                {
+                    "n": g["adj"].size().astype(float),
+                    "adj": (g["adj"].sum() + m * glob) / (g["adj"].size() + m),
+                    "raw": (g["y"].sum() + m * float(target.mean())) / (g["y"].size() + m),
+                    "std": g["adj"].std(ddof=0),
+                }
+            )
+            tables[key] = t
+        return {"beta": beta, "glob": glob, "raw_glob": float(target.mean()), "tables": tables}
+
+    def _check_y(self, X: pd.DataFrame, y: object) -> np.ndarray:
+        if y is None:
+            raise ValueError("ProviderPrior needs y to learn the prior")
+        yy = np.asarray(y, dtype=float).ravel()
+        if len(yy) != len(X):
+            raise ValueError(f"X has {len(X)} rows but y has {len(yy)}")
+        return yy
+
+    def fit(self, X: pd.DataFrame, y: object = None) -> ProviderPrior:
+        yy = self._check_y(X, y)
+        self.n_features_in_ = X.shape[1]
+        self.feature_names_in_ = np.asarray(list(X.columns), dtype=object)
+        self.state_ = self._learn(X, yy, set())
+        self.structure_coef_ = dict(zip(PRIOR_STRUCTURE, self.state_["beta"], strict=True))
+        return self
+
+    def fit_transform(self, X: pd.DataFrame, y: object = None, **fit_params: object) -> np.ndarray:
+        """Fit on all rows, but return out-of-fold priors for the training rows themselves."""
+        self.fit(X, y)
+        yy = self._check_y(X, y)
+        out = np.empty((len(X), len(self.get_feature_names_out())), dtype=float)
+        n_splits = min(self.cv, len(X))
+        if n_splits < 2:
+            return self.transform(X)
+        keys = np.asarray([url_key(u) for u in X["url"]]) if "url" in X.columns else None
+        folds = KFold(n_splits=n_splits, shuffle=True, random_state=self.random_state)
+        for train_idx, test_idx in folds.split(X):
+            excl = {k for k in keys[test_idx] if k} if keys is not None else set()
+            state = self._learn(X.iloc[train_idx], yy[train_idx], excl)
+            out[test_idx] = self._encode(X.iloc[test_idx], state)
+        return out
+
+    # ---- encoding -------------------------------------------------------------------------
+    def _encode(self, X: pd.DataFrame, state: Mapping[str, object]) -> np.ndarray:
+        beta = np.asarray(state["beta"], dtype=float)
+        glob = float(state["glob"])  # type: ignore[arg-type]
+        raw_glob = float(state.get("raw_glob", glob))  # type: ignore[arg-type]
+        tables: Mapping[str, pd.DataFrame] = state["tables"]  # type: ignore[assignment]
+        records = X.to_dict("records")
+        topics_all = _as_topics(X["topics"]) if "topics" in X.columns else [[] for _ in records]
+        rows = []
+        for i, rec in enumerate(records):
+            p = parse_provider(rec.get("provider_name"), rec.get("provider_domain"))
+            s = np.asarray(structure_terms(rec, topics_all[i]), dtype=float)
+            feats: list[float] = []
+            best = np.nan
+            for key, val in (
+                ("domain", p["domain"]),
+                ("origin", p["origin"]),
+                ("tld", top_level_domain(p["domain"])),
+            ):
+                t = tables.get(key)
+                if t is not None and val in t.index:
+                    r = t.loc[val]
+                    feats += [
+                        float(r["adj"]),
+                        float(np.log1p(r["n"])),
+                        float(r["raw"]),
+                        float(r["std"]),
+                    ]
+                    if np.isnan(best) and key != "tld":
+                        best = float(r["adj"])
+                else:
+                    feats += [glob, 0.0, raw_glob, np.nan]
+            level = glob if np.isnan(best) else best
+            feats += [float(s @ beta + level), level, float(bool(p["syndicated"]))]
+            feats += [
+                float(p["domain"] != "" and url_domain(rec.get("url")) not in ("", p["domain"]))
+            ]
+            rows.append(feats)
+        return np.asarray(rows, dtype=float).reshape(len(records), -1)
+
+    def transform(self, X: pd.DataFrame) -> np.ndarray:
+        check_is_fitted(self, "state_")
+        return self._encode(X, self.state_)
+
+    def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
+        names: list[str] = []
+        for key in ("domain", "origin", "tld"):
+            names += [f"prior_{key}", f"prior_{key}_log_n", f"prior_{key}_raw", f"prior_{key}_std"]
+        names += ["prior_expected", "prior_level", "provider_syndicated", "url_off_provider"]
+        return np.asarray(names, dtype=object)
+
+
+def provider_keys(frame: pd.DataFrame) -> pd.Series:
+    """Normalised provider domain per row (for grouping folds and provider baselines)."""
+    return pd.Series(
+        [
+            parse_provider(n, d)["domain"]
+            for n, d in zip(frame["provider_name"], frame["provider_domain"], strict=True)
+        ],
+        index=frame.index,
+        dtype=object,
+    )
+
+
+def iter_related(frame: pd.DataFrame) -> Iterable[Mapping[str, object]]:
+    """All related entries of a frame (helper for exploration and tests)."""
+    for v in frame["related"]:
+        yield from as_entries(v)

@@ -1,0 +1,120 @@
+"""Structure features: images, links, type, embedded content, related entries.
+
+Why: the scoring system adds fixed bonuses for an image and for an AMP link and scores videos
+on their own scale, so these flags explain most of the variance once the provider is known.
+The scored ``related`` entries of a record are inputs too (they come with the record), so their
+count and quality statistics are features.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+STRUCTURE_COLUMNS: tuple[str, ...] = (
+    "type",
+    "image_count",
+    "image_width",
+    "image_height",
+    "amp_url",
+    "cdn_amp_url",
+    "web_url",
+    "original_url",
+    "has_featured_content",
+    "related",
+    "related_count",
+)
+
+# Flags computable both for a record and for one of its related entries.
+ENTRY_FLAGS: tuple[str, ...] = ("has_image", "has_amp", "has_cdn_amp", "has_web_url", "is_video")
+
+
+def _missing(v: object) -> bool:
+    if v is None or v is pd.NA:
+        return True
+    if isinstance(v, float) and np.isnan(v):
+        return True
+    return isinstance(v, str) and not v.strip()
+
+
+def _num(v: object) -> float:
+    return np.nan if _missing(v) else float(v)  # type: ignore[arg-type]
+
+
+def entry_flags(entry: Mapping[str, object]) -> dict[str, float]:
+    """Binary structure flags of a record or related entry (dict with schema keys)."""
+    count = _num(entry.get("image_count"))
+    return {
+        "has_image": float((count if not np.isnan(count) else 0.0) > 0),
+        "has_amp": float(not _missing(entry.get("amp_url"))),
+        "has_cdn_amp": float(not _missing(entry.get("cdn_amp_url"))),
+        "has_web_url": float(not _missing(entry.get("web_url"))),
+        "is_video": float(str(entry.get("type") or "").strip().lower() == "video"),
+    }
+
+
+def as_entries(value: object) -> list[Mapping[str, object]]:
+    """The ``related`` cell as a list of dicts (missing/NaN -> [])."""
+    if isinstance(value, list | tuple | np.ndarray):
+        return [e for e in value if isinstance(e, Mapping)]
+    return []
+
+
+def related_quality_stats(entries: Sequence[Mapping[str, object]]) -> dict[str, float]:
+    """Count and quality summary of a record's scored related entries."""
+    q = np.asarray([_num(e.get("quality")) for e in entries], dtype=float)
+    q = q[~np.isnan(q)]
+    has = len(q) > 0
+    return {
+        "related_n": float(len(entries)),
+        "related_scored_n": float(len(q)),
+        "related_q_mean": float(q.mean()) if has else np.nan,
+        "related_q_min": float(q.min()) if has else np.nan,
+        "related_q_max": float(q.max()) if has else np.nan,
+        "related_q_std": float(q.std()) if len(q) > 1 else np.nan,
+        "related_share_video": float(np.mean([entry_flags(e)["is_video"] for e in entries]))
+        if entries
+        else np.nan,
+    }
+
+
+class StructureFeatures(TransformerMixin, BaseEstimator):
+    """Image count/size/aspect, link presence, video vs article, embeds, related stats."""
+
+    def fit(self, X: pd.DataFrame, y: object = None) -> StructureFeatures:
+        self.n_features_in_ = X.shape[1]
+        self.feature_names_in_ = np.asarray(list(X.columns), dtype=object)
+        self.feature_names_out_ = np.asarray(list(self._row({}).keys()), dtype=object)
+        return self
+
+    @staticmethod
+    def _row(rec: Mapping[str, object]) -> dict[str, float]:
+        flags = entry_flags(rec)
+        w, h = _num(rec.get("image_width")), _num(rec.get("image_height"))
+        featured = rec.get("has_featured_content")
+        out = {
+            **flags,
+            "has_original_url": float(not _missing(rec.get("original_url"))),
+            "image_count": _num(rec.get("image_count")),
+            "image_width": w,
+            "image_height": h,
+            "image_area": w * h,
+            "image_aspect": w / h if h and not np.isnan(h) and h > 0 else np.nan,
+            "has_featured_content": float(bool(featured) and not _missing(featured)),
+        }
+        out.update(related_quality_stats(as_entries(rec.get("related"))))
+        return out
+
+    def transform(self, X: pd.DataFrame) -> np.ndarray:
+        check_is_fitted(self, "feature_names_out_")
+        records = X.to_dict("records")
+        rows = [self._row(r) for r in records]
+        return pd.DataFrame(rows, columns=self.feature_names_out_).to_numpy(dtype=float)
+
+    def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
+        check_is_fitted(self, "feature_names_out_")
+        return self.feature_names_out_.copy()

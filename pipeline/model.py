@@ -1,0 +1,393 @@
+"""The quality model: estimator factory, training, evaluation protocols and baselines.
+
+Why this shape: the aggregator's ``quality`` is close to an additive rule (provider tier +
+image/AMP bonuses + headline-form penalties), so the features make those terms explicit and
+the estimator only has to combine them. Evaluation is honest by construction: the provider
+prior is learned inside each training fold, the related entries of test records never feed
+training, and related entries of training records that *are* test articles are removed too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.stats import spearmanr
+from sklearn.base import BaseEstimator, RegressorMixin, clone
+from sklearn.ensemble import HistGradientBoostingRegressor
+from sklearn.linear_model import Ridge
+from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
+from sklearn.model_selection import GroupKFold, KFold
+from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import check_is_fitted
+
+from pipeline.features.build import build_features, input_columns
+from pipeline.features.provider import provider_keys, url_key
+from pipeline.features.structure import as_entries
+from pipeline.schema import TARGET
+
+PROTOCOLS: tuple[str, ...] = ("random", "time", "provider", "site")
+KINDS: tuple[str, ...] = ("hgb", "lgbm", "ridge")
+DEFAULT_KIND = "ridge"
+QUALITY_RANGE: tuple[float, float] = (11.0, 189.0)
+
+
+# ---- estimator ------------------------------------------------------------------------------
+class ClippedRegressor(RegressorMixin, BaseEstimator):
+    """Wrap a regressor and clip predictions to the scale of ``quality``."""
+
+    def __init__(
+        self, estimator: Any, low: float = QUALITY_RANGE[0], high: float = QUALITY_RANGE[1]
+    ) -> None:
+        self.estimator = estimator
+        self.low = low
+        self.high = high
+
+    def fit(self, X: Any, y: Any) -> ClippedRegressor:
+        self.estimator_ = clone(self.estimator).fit(X, y)
+        return self
+
+    def predict(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "estimator_")
+        return np.clip(self.estimator_.predict(X), self.low, self.high)
+
+
+def _regressor(kind: str, seed: int) -> Any:
+    if kind == "hgb":
+        return HistGradientBoostingRegressor(
+            loss="absolute_error",
+            learning_rate=0.05,
+            max_iter=600,
+            max_leaf_nodes=15,
+            min_samples_leaf=5,
+            l2_regularization=0.0,
+            early_stopping=False,
+            random_state=seed,
+        )
+    if kind == "lgbm":
+        from lightgbm import LGBMRegressor  # optional: not a declared dependency
+
+        return LGBMRegressor(
+            objective="l1",
+            n_estimators=600,
+            learning_rate=0.05,
+            num_leaves=15,
+            min_child_samples=5,
+            subsample=1.0,
+            colsample_bytree=1.0,
+            random_state=seed,
+            n_jobs=2,
+            deterministic=True,
+            force_row_wise=True,
+            verbose=-1,
+        )
+    if kind == "ridge":
+        return Ridge(alpha=1.0)
+    raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
+
+
+def make_model(kind: str = DEFAULT_KIND, seed: int = 0, use_related: bool = True) -> Pipeline:
+    """Unfitted pipeline: guard -> features -> (clipped) regressor."""
+    features = build_features(
+        "linear" if kind == "ridge" else "tree", seed=seed, use_related=use_related
+    )
+    return Pipeline([*features.steps, ("regressor", ClippedRegressor(_regressor(kind, seed)))])
+
+
+def training_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows usable for training: scored main records, duplicates dropped."""
+    keep = frame[TARGET].notna()
+    if "is_related" in frame.columns:
+        keep &= ~frame["is_related"].fillna(False).astype(bool)
+    if "is_duplicate" in frame.columns:
+        keep &= ~frame["is_duplicate"].fillna(False).astype(bool)
+    return frame.loc[keep]
+
+
+def train(frame: pd.DataFrame, seed: int = 0, kind: str = DEFAULT_KIND) -> Pipeline:
+    """Fit the model on every scored, non-duplicate record of ``frame``."""
+    rows = training_rows(frame)
+    if rows.empty:
+        raise ValueError("no scored records to train on")
+    y = rows[TARGET].astype(float).to_numpy()
+    return make_model(kind, seed).fit(rows, y)
+
+
+def predict(model: Pipeline, frame: pd.DataFrame) -> np.ndarray:
+    """Predicted quality for each row of ``frame`` (any rows, scored or not)."""
+    return np.asarray(model.predict(frame), dtype=float)
+
+
+# ---- metrics and baselines ------------------------------------------------------------------
+def metrics(y_true: Sequence[float], y_pred: Sequence[float]) -> dict[str, float]:
+    """MAE, RMSE, R² and Spearman ρ as plain floats."""
+    yt, yp = np.asarray(y_true, float), np.asarray(y_pred, float)
+    rho = spearmanr(yt, yp).statistic if np.std(yp) > 0 and np.std(yt) > 0 else np.nan
+    return {
+        "mae": float(mean_absolute_error(yt, yp)),
+        "rmse": float(np.sqrt(mean_squared_error(yt, yp))),
+        "r2": float(r2_score(yt, yp)) if len(yt) > 1 else np.nan,
+        "spearman": float(rho),
+        "n": len(yt),
+    }
+
+
+def global_mean_baseline(y_train: np.ndarray, n_test: int) -> np.ndarray:
+    """Predict the training mean everywhere."""
+    return np.full(n_test, float(np.mean(y_train)))
+
+
+def provider_mean_baseline(
+    prov_train: Sequence[str], y_train: np.ndarray, prov_test: Sequence[str]
+) -> np.ndarray:
+    """Training mean per provider domain, global mean for unseen providers."""
+    s = pd.Series(np.asarray(y_train, float)).groupby(np.asarray(prov_train, dtype=object)).mean()
+    glob = float(np.mean(y_train))
+    return np.asarray([float(s.get(p, glob)) for p in prov_test], dtype=float)
+
+
+# ---- splits ---------------------------------------------------------------------------------
+def _split_groups(rows: pd.DataFrame) -> np.ndarray:
+    """Records sharing a canonical URL stay on the same side of every split."""
+    if "url_key" in rows.columns:
+        keys = rows["url_key"].astype(object).where(rows["url_key"].notna(), None)
+    else:
+        keys = pd.Series([None] * len(rows), index=rows.index)
+    fallback = [url_key(u) for u in rows["url"]] if "url" in rows.columns else [""] * len(rows)
+    out = [
+        k if isinstance(k, str) and k else (f or f"row{i}")
+        for i, (k, f) in enumerate(zip(keys, fallback, strict=True))
+    ]
+    return np.asarray(out, dtype=object)
+
+
+def _grouped_kfold(
+    groups: np.ndarray, n_splits: int, seed: int
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Shuffled KFold over unique groups (deterministic for a seed)."""
+    uniq = np.asarray(sorted(set(groups)), dtype=object)
+    kf = KFold(n_splits=min(n_splits, len(uniq)), shuffle=True, random_state=seed)
+    for _, test_g in kf.split(uniq):
+        test_mask = np.isin(groups, uniq[test_g])
+        yield np.flatnonzero(~test_mask), np.flatnonzero(test_mask)
+
+
+def splits(
+    rows: pd.DataFrame, protocol: str, seed: int = 0, n_splits: int = 5
+) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """(fold name, train positions, test positions) for a protocol over ``rows``."""
+    if protocol == "random":
+        groups = _split_groups(rows)
+        return [
+            (f"fold{i}", tr, te)
+            for i, (tr, te) in enumerate(_grouped_kfold(groups, n_splits, seed))
+        ]
+    if protocol == "time":
+        t = pd.to_datetime(rows["published_at"], utc=True)
+        order = np.argsort(t.to_numpy(dtype="datetime64[ns]"), kind="stable")
+        cut = round(0.8 * len(rows))
+        tr, te = np.sort(order[:cut]), np.sort(order[cut:])
+        # keep URL groups intact: a test article's twin must not sit in training
+        groups = _split_groups(rows)
+        tr = tr[~np.isin(groups[tr], groups[te])]
+        return [("newest20", tr, te)]
+    if protocol == "provider":
+        prov = provider_keys(rows).to_numpy(dtype=object)
+        uniq = np.asarray(sorted(set(prov)), dtype=object)
+        rng = np.random.RandomState(seed)
+        perm = rng.permutation(len(uniq))
+        gk = GroupKFold(n_splits=min(n_splits, len(uniq)))
+        shuffled = {u: i for i, u in enumerate(uniq[perm])}
+        ids = np.asarray([shuffled[p] for p in prov])
+        out = []
+        for i, (tr, te) in enumerate(gk.split(rows, groups=ids)):
+            out.append((f"fold{i}", tr, te))
+        return out
+    if protocol == "site":
+        sites = rows["site"].astype(object).to_numpy()
+        out = []
+        for s in sorted(set(sites)):
+            te = np.flatnonzero(sites == s)
+            tr = np.flatnonzero(sites != s)
+            if len(tr) and len(te):
+                out.append((f"test={s}", tr, te))
+        return out
+    raise ValueError(f"protocol must be one of {PROTOCOLS}, not {protocol!r}")
+
+
+def strip_test_articles(train_rows: pd.DataFrame, test_rows: pd.DataFrame) -> pd.DataFrame:
+    """Drop from training records' related lists any entry that is a test article.
+
+    Otherwise a test record's own score could come back through another record's list.
+    """
+    test_keys = {k for k in (url_key(u) for u in test_rows["url"]) if k}
+    if "url_key" in test_rows.columns:
+        test_keys |= {url_key(k) for k in test_rows["url_key"].dropna()}
+
+    def keep(entries: object) -> list[Mapping[str, object]]:
+        return [
+            e
+            for e in as_entries(entries)
+            if url_key(e.get("url") or e.get("web_url") or e.get("original_url")) not in test_keys
+        ]
+
+    out = train_rows.copy()
+    out["related"] = [keep(v) for v in out["related"]]
+    return out
+
+
+# ---- evaluation -----------------------------------------------------------------------------
+@dataclass
+class EvaluationResult:
+    """Outcome of one protocol: metrics per estimator and per-record out-of-fold predictions."""
+
+    protocol: str
+    kind: str
+    seed: int
+    metrics: dict[str, dict[str, float]]  # {"model"|"global_mean"|"provider_mean": {...}}
+    predictions: pd.DataFrame  # id, fold, provider, site, y, pred, global_mean, provider_mean
+    folds: list[dict[str, Any]] = field(default_factory=list)  # per-fold metrics of the model
+    importances: pd.DataFrame | None = None
+    strict_related: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary (predictions omitted)."""
+        return {
+            "protocol": self.protocol,
+            "kind": self.kind,
+            "seed": self.seed,
+            "metrics": self.metrics,
+            "folds": self.folds,
+        }
+
+    def table(self) -> pd.DataFrame:
+        """One row per estimator: mae, rmse, r2, spearman, n."""
+        return pd.DataFrame(self.metrics).T.assign(protocol=self.protocol)
+
+
+def evaluate(
+    frame: pd.DataFrame,
+    protocol: str,
+    seed: int = 0,
+    kind: str = DEFAULT_KIND,
+    n_splits: int = 5,
+    strict_related: bool = False,
+) -> EvaluationResult:
+    """Run one protocol; returns metrics for model and baselines on identical splits.
+
+    The related lists of test records never reach training (test rows are only predicted).
+    ``strict_related=True`` also removes, from the *training* records' related lists, every
+    entry that is itself a test article (same URL) -- the pessimistic setting in which a
+    held-out article's own score cannot come back through another record's list.
+    """
+    rows = training_rows(frame).reset_index(drop=True)
+    y = rows[TARGET].astype(float).to_numpy()
+    prov = provider_keys(rows).to_numpy(dtype=object)
+    parts, fold_stats = [], []
+    for name, tr, te in splits(rows, protocol, seed, n_splits):
+        train_rows = rows.iloc[tr]
+        if strict_related:
+            train_rows = strip_test_articles(train_rows, rows.iloc[te])
+        model = make_model(kind, seed).fit(train_rows, y[tr])
+        pred = predict(model, rows.iloc[te])
+        part = pd.DataFrame(
+            {
+                "id": rows["id"].iloc[te].to_numpy() if "id" in rows else te,
+                "fold": name,
+                "provider": prov[te],
+                "site": rows["site"].iloc[te].to_numpy() if "site" in rows else None,
+                "published_at": rows["published_at"].iloc[te].to_numpy(),
+                "y": y[te],
+                "pred": pred,
+                "global_mean": global_mean_baseline(y[tr], len(te)),
+                "provider_mean": provider_mean_baseline(prov[tr], y[tr], prov[te]),
+            }
+        )
+        parts.append(part)
+        fold_stats.append({"fold": name, "n_train": len(tr), **metrics(y[te], pred)})
+    preds = pd.concat(parts, ignore_index=True)
+    result_metrics = {
+        c: metrics(preds["y"], preds[c]) for c in ("pred", "global_mean", "provider_mean")
+    }
+    result_metrics["model"] = result_metrics.pop("pred")
+    ordered = {k: result_metrics[k] for k in ("model", "global_mean", "provider_mean")}
+    if protocol == "site":  # each direction separately too
+        for name, g in preds.groupby("fold", sort=True):
+            for c, lab in (("pred", "model"), ("provider_mean", "provider_mean")):
+                ordered[f"{lab}[{name}]"] = metrics(g["y"], g[c])
+    return EvaluationResult(
+        protocol, kind, seed, ordered, preds, fold_stats, strict_related=strict_related
+    )
+
+
+def evaluate_all(
+    frame: pd.DataFrame,
+    protocols: Sequence[str] = PROTOCOLS,
+    seed: int = 0,
+    kind: str = DEFAULT_KIND,
+) -> dict[str, EvaluationResult]:
+    """Every protocol, keyed by name."""
+    return {p: evaluate(frame, p, seed=seed, kind=kind) for p in protocols}
+
+
+def summary_table(results: Mapping[str, EvaluationResult]) -> pd.DataFrame:
+    """Long table protocol × estimator with MAE/RMSE/R²/ρ (what bench/evaluate.py prints)."""
+    return pd.concat([r.table() for r in results.values()]).rename_axis("estimator").reset_index()
+
+
+# ---- importance -----------------------------------------------------------------------------
+FEATURE_GROUPS: dict[str, tuple[str, ...]] = {
+    "provider": ("provider_name", "provider_domain"),
+    "title": ("title",),
+    "excerpt": ("excerpt",),
+    "topics": ("topics",),
+    "image": ("image_count", "image_width", "image_height"),
+    "amp": ("amp_url", "cdn_amp_url"),
+    "links": ("web_url", "original_url", "url"),
+    "type": ("type", "has_featured_content"),
+    "related": ("related", "related_count"),
+    "time": ("published_at",),
+}
+
+
+def feature_importance(
+    model: Pipeline,
+    frame: pd.DataFrame,
+    y: Sequence[float] | None = None,
+    n_repeats: int = 3,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Permutation importance of groups of *input columns* (MAE increase when shuffled).
+
+    Grouping by input column keeps the answer readable ("the AMP link is worth N points")
+    whatever the feature steps expand those columns into.
+    """
+    rows = frame if y is not None else training_rows(frame)
+    yy = np.asarray(y if y is not None else rows[TARGET].astype(float), dtype=float)
+    base = mean_absolute_error(yy, predict(model, rows))
+    rng = np.random.RandomState(seed)
+    used = set(input_columns())
+    out = []
+    for group, cols in FEATURE_GROUPS.items():
+        cols = tuple(c for c in cols if c in rows.columns and c in used)
+        if not cols:
+            continue
+        deltas = []
+        for _ in range(n_repeats):
+            perm = rng.permutation(len(rows))
+            shuffled = rows.copy()
+            for c in cols:
+                shuffled[c] = rows[c].to_numpy()[perm]
+            deltas.append(mean_absolute_error(yy, predict(model, shuffled)) - base)
+        out.append(
+            {
+                "group": group,
+                "columns": ",".join(cols),
+                "mae_increase": float(np.mean(deltas)),
+                "std": float(np.std(deltas)),
+            }
+        )
+    return pd.DataFrame(out).sort_values("mae_increase", ascending=False, ignore_index=True)
