@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import json
 import math
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -94,6 +95,23 @@ def parse_markdown(
 # --- JSON: feed pages, single records, arrays, JSON Lines -----------------------------------
 
 
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _check_unicode(item: Any, suspect: bool) -> None:
+    """Refuse a lone surrogate escape ("\\ud800"): valid JSON, but not text any output can hold."""
+    if not suspect:
+        return
+    try:
+        json.dumps(item, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise RecordError("invalid Unicode: a lone surrogate escape (\\ud800-\\udfff)") from None
+
+
+def _suspect_surrogates(text: str) -> bool:
+    return "\\u" in text and _SURROGATE_ESCAPE.search(text) is not None
+
+
 def _parse_json_document(text: str, source: Source, limits: Limits) -> Iterator[Record | LoadError]:
     try:
         document = json.loads(text)
@@ -101,22 +119,29 @@ def _parse_json_document(text: str, source: Source, limits: Limits) -> Iterator[
         raise RecordError(
             f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
         ) from None
+    except RecursionError:
+        raise RecordError("invalid JSON: nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer literal over Python's digit limit
+        raise RecordError(f"invalid JSON: {one_line(exc, 120)}") from None
     if isinstance(document, dict) and isinstance(document.get("value"), list):
         items = document["value"]  # a feed page: {"page": N, "value": [...]}
     elif isinstance(document, list):
         items = document
     elif isinstance(document, dict):
+        _check_unicode(document, _suspect_surrogates(text))
         yield normalize(document, None, source.name, source.site, limits)
         return
     else:
         raise RecordError(f"JSON top level is a {type(document).__name__}, not a record or list")
     if len(items) > limits.max_records_per_file:
         raise RecordError(f"{len(items)} records in one file > cap {limits.max_records_per_file}")
+    suspect = _suspect_surrogates(text)
     for index, item in enumerate(items):
         name = f"{source.name}[{index}]"
         try:
             if not isinstance(item, dict):
                 raise RecordError(f"item is a {type(item).__name__}, not a record object")
+            _check_unicode(item, suspect)
             yield normalize(item, None, name, source.site, limits)
         except RecordError as exc:
             yield LoadError(name, str(exc))
@@ -138,14 +163,20 @@ def _parse_jsonl(source: Source, limits: Limits) -> Iterator[Record | LoadError]
             if not raw.strip():
                 continue
             try:
-                item = json.loads(decode_text(raw))
+                text = decode_text(raw)
+                item = json.loads(text)
                 if not isinstance(item, dict):
                     raise RecordError(f"line is a JSON {type(item).__name__}, not a record object")
+                _check_unicode(item, _suspect_surrogates(text))
                 yield normalize(item, None, name, source.site, limits)
             except json.JSONDecodeError as exc:
                 yield LoadError(name, f"invalid JSON at column {exc.colno}: {exc.msg}")
+            except RecursionError:
+                yield LoadError(name, "invalid JSON: nested too deeply")
             except RecordError as exc:
                 yield LoadError(name, str(exc))
+            except ValueError as exc:  # e.g. an integer literal over Python's digit limit
+                yield LoadError(name, f"invalid JSON: {one_line(exc, 120)}")
     except (OSError, EOFError) as exc:
         yield LoadError(source.name, f"read failed: {one_line(exc)}")
     finally:
@@ -202,9 +233,30 @@ def _number(meta: Mapping[str, Any], key: str, where: str = "") -> float | None:
             raise RecordError(
                 f"field '{where}{key}' should be a number, got {one_line(repr(value), 60)}"
             ) from None
-    if not isinstance(value, int | float) or not math.isfinite(value):
+    if not isinstance(value, int | float):
         raise RecordError(f"field '{where}{key}' should be a finite number, got {value!r:.60}")
-    return float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an int too large for a float (repr could fail on it too)
+        raise RecordError(
+            f"field '{where}{key}' should be a finite number, got an integer too large"
+        ) from None
+    if not math.isfinite(number):
+        raise RecordError(f"field '{where}{key}' should be a finite number, got {number!r}")
+    return number
+
+
+_INT64_MAX = 2**63 - 1
+
+
+def _count(meta: Mapping[str, Any], key: str, where: str = "") -> int | None:
+    """A whole number that fits the Int64 columns (image sizes)."""
+    value = _number(meta, key, where)
+    if value is None:
+        return None
+    if abs(value) > _INT64_MAX:
+        raise RecordError(f"field '{where}{key}' is out of range: {value:.3g}")
+    return int(value)
 
 
 def _boolean(meta: Mapping[str, Any], key: str) -> bool | None:
@@ -233,7 +285,18 @@ def _timestamp(meta: Mapping[str, Any], key: str, where: str = "") -> dt.datetim
         raise RecordError(f"field '{where}{key}' should be a date-time, got {type(value).__name__}")
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)  # naive times in these feeds are UTC
-    return value.astimezone(dt.UTC)
+    try:
+        value = value.astimezone(dt.UTC)
+    except OverflowError:
+        value = None
+    if value is None or not _TIME_MIN <= value < _TIME_END:
+        raise RecordError(f"field '{where}{key}' is out of the supported range (1678-2261)")
+    return value
+
+
+# The published_at column is datetime64[ns]: pandas cannot hold times outside these bounds.
+_TIME_MIN = dt.datetime(1678, 1, 1, tzinfo=dt.UTC)
+_TIME_END = dt.datetime(2262, 1, 1, tzinfo=dt.UTC)
 
 
 def _provider(meta: Mapping[str, Any], where: str = "") -> tuple[str | None, str | None]:
@@ -261,10 +324,8 @@ def _images(meta: Mapping[str, Any], where: str = "") -> tuple[int, int | None, 
         first = images[0]
         if not isinstance(first, dict):
             raise RecordError(f"field '{where}images[0]' should be a mapping")
-        w = _number(first, "width", f"{where}images[0].")
-        h = _number(first, "height", f"{where}images[0].")
-        width = int(w) if w is not None else None
-        height = int(h) if h is not None else None
+        width = _count(first, "width", f"{where}images[0].")
+        height = _count(first, "height", f"{where}images[0].")
     return len(images), width, height
 
 
@@ -272,7 +333,10 @@ def canonical_url(url: str | None) -> str | None:
     """The duplicate key of a URL: lower-case scheme and host, no fragment or trailing slash."""
     if not url:
         return None
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError as exc:  # e.g. "http://[::1" (unbalanced IPv6 brackets)
+        raise RecordError(f"not a valid URL ({one_line(exc, 60)}): {url!r:.80}") from None
     host = parts.netloc.lower().removeprefix("www.")
     path = parts.path.rstrip("/") or "/"
     return urlunsplit((parts.scheme.lower() or "https", host, path, parts.query, ""))
@@ -311,12 +375,14 @@ def _related(meta: Mapping[str, Any], limits: Limits) -> list[Record]:
             raise RecordError(f"field 'related[{index}]' should be a mapping")
         name, domain = _provider(item, where)
         count, width, height = _images(item, where)
+        links = _links(item, limits, where)
+        canonical_url(links["url"])  # refuse a bad URL here, not later in related_rows
         entries.append(
             {
                 "title": _text(item, "title", limits, where),
                 "excerpt": _text(item, "excerpt", limits, where),
                 "published_at": _timestamp(item, "publishedDateTime", where),
-                **_links(item, limits, where),
+                **links,
                 "type": _text(item, "type", limits, where),
                 "provider_name": name,
                 "provider_domain": domain,
