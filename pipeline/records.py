@@ -299,7 +299,9 @@ _TIME_MIN = dt.datetime(1678, 1, 1, tzinfo=dt.UTC)
 _TIME_END = dt.datetime(2262, 1, 1, tzinfo=dt.UTC)
 
 
-def _provider(meta: Mapping[str, Any], where: str = "") -> tuple[str | None, str | None]:
+def _provider(
+    meta: Mapping[str, Any], limits: Limits, where: str = ""
+) -> tuple[str | None, str | None]:
     provider = meta.get("provider")
     if provider is None:
         return None, None
@@ -308,8 +310,8 @@ def _provider(meta: Mapping[str, Any], where: str = "") -> tuple[str | None, str
             f"field '{where}provider' should be a mapping (name, domain), got "
             f"{type(provider).__name__}"
         )
-    name = _text(provider, "name", DEFAULT_LIMITS, f"{where}provider.")
-    domain = _text(provider, "domain", DEFAULT_LIMITS, f"{where}provider.")
+    name = _text(provider, "name", limits, f"{where}provider.")
+    domain = _text(provider, "domain", limits, f"{where}provider.")
     return name, domain.strip().lower() if domain else domain
 
 
@@ -373,7 +375,7 @@ def _related(meta: Mapping[str, Any], limits: Limits) -> list[Record]:
         where = f"related[{index}]."
         if not isinstance(item, dict):
             raise RecordError(f"field 'related[{index}]' should be a mapping")
-        name, domain = _provider(item, where)
+        name, domain = _provider(item, limits, where)
         count, width, height = _images(item, where)
         links = _links(item, limits, where)
         canonical_url(links["url"])  # refuse a bad URL here, not later in related_rows
@@ -431,7 +433,7 @@ def normalize(
     if len(body) > limits.max_field_chars:
         raise RecordError(f"body is {len(body)} characters, over the cap {limits.max_field_chars}")
     links = _links(meta, limits)
-    name, domain = _provider(meta)
+    name, domain = _provider(meta, limits)
     count, width, height = _images(meta)
     published_at = _timestamp(meta, "publishedDateTime")
     related = _related(meta, limits)
