@@ -38,6 +38,8 @@ def _pyyaml_load(text: str, line_offset: int) -> Any:
                 f"YAML does not parse at line {mark.line + 1 + line_offset}: {problem}"
             ) from None
         raise RecordError(f"YAML does not parse: {one_line(problem)}") from None
+    except (ValueError, OverflowError) as exc:  # a constructor refused a value (date 2021-13-45)
+        raise RecordError(f"YAML value not valid: {one_line(exc, 120)}") from None
 
 
 def _count_aliases(text: str) -> bool:
@@ -100,14 +102,44 @@ class FastYAMLHandler(YAMLHandler):
 
 
 def _check_aliases_pyyaml(text: str, limits: Limits) -> None:
-    """Refuse alias bombs before PyYAML builds them (PyYAML itself has no cap)."""
+    """Refuse alias bombs before PyYAML builds them (PyYAML itself has no cap).
+
+    Counting alias *tokens* is not enough: the classic billion laughs has only 90 aliases, yet
+    each one replays a node that itself holds aliases. So, as yaml-rs does, count the events
+    each alias replays (the size of its anchored node, aliases inside it expanded) and cap
+    both the uses of one anchor and the total replayed.
+    """
+    sizes: dict[str, int] = {}  # anchor -> events its node expands to
+    uses: dict[str, int] = {}
+    open_nodes: list[tuple[str | None, int]] = []  # (anchor, position of the start event)
+    position = 0  # events so far, aliases expanded
+    replayed = 0
     try:
-        events = yaml.parse(text, Loader=_PyYAMLLoader)
-        aliases = sum(1 for event in events if isinstance(event, yaml.AliasEvent))
+        for event in yaml.parse(text, Loader=_PyYAMLLoader):
+            if isinstance(event, yaml.AliasEvent):
+                size = sizes.get(event.anchor, 1)
+                uses[event.anchor] = uses.get(event.anchor, 0) + 1
+                replayed += size
+                position += size
+                if uses[event.anchor] > limits.max_yaml_alias_expansions:
+                    raise RecordError(
+                        f"YAML alias expansion over the cap (anchor '{event.anchor}' used more "
+                        f"than {limits.max_yaml_alias_expansions} times)"
+                    )
+                if replayed > limits.max_yaml_replayed_events:
+                    raise RecordError(
+                        f"YAML alias expansion over the cap (aliases replay more than "
+                        f"{limits.max_yaml_replayed_events} events)"
+                    )
+                continue
+            position += 1
+            if isinstance(event, yaml.SequenceStartEvent | yaml.MappingStartEvent):
+                open_nodes.append((event.anchor, position))
+            elif isinstance(event, yaml.SequenceEndEvent | yaml.MappingEndEvent):
+                anchor, start = open_nodes.pop()
+                if anchor is not None:
+                    sizes[anchor] = position - start + 1
+            elif isinstance(event, yaml.ScalarEvent) and event.anchor is not None:
+                sizes[event.anchor] = 1
     except yaml.YAMLError:
         return  # the real load reports the syntax error with its line
-    if aliases > limits.max_yaml_alias_expansions:
-        raise RecordError(
-            f"YAML alias expansion over the cap ({aliases} aliases > "
-            f"{limits.max_yaml_alias_expansions})"
-        )
