@@ -16,7 +16,7 @@ import sys
 import tarfile
 import zipfile
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import BinaryIO
@@ -266,39 +266,48 @@ def _member_sources(
     budget: _ArchiveBudget,
     limits: Limits,
     depth: int,
-) -> Iterator[Source | LoadError]:
+) -> Generator[Source | LoadError, None, bool]:
+    """Yield the sources of one member; return True when reading it failed (corrupt data)."""
     full = f"{archive}::{member}"
     if _unsafe_member_name(member):
         yield LoadError(full, "member name climbs out of the archive; refused")
-        return
+        return False
     kind, gzipped = kind_of(member)
     if kind is None:
-        return
+        return False
     room = budget.room()
     if room <= 0:
         yield LoadError(full, f"archive inflates past {limits.max_archive_bytes} bytes; not read")
-        return
+        return False
     try:
         data = read(room)
     except SourceReadError as exc:
         yield LoadError(full, str(exc))
-        return
-    except (OSError, EOFError, zlib.error, RuntimeError, NotImplementedError) as exc:
+        return False
+    except (
+        OSError,
+        EOFError,
+        zlib.error,
+        zipfile.BadZipFile,  # bad CRC-32 of this member: the other members are still fine
+        RuntimeError,
+        NotImplementedError,
+    ) as exc:
         yield LoadError(full, f"unreadable member: {one_line(exc)}")
-        return
+        return True
     budget.spend(len(data))
     if gzipped:
         try:
             data = _gunzip(data, budget.room())
         except SourceReadError as exc:
             yield LoadError(full, str(exc))
-            return
+            return False
         budget.spend(len(data))
     if kind == "archive":
         yield from _archive_sources(full, data, limits, depth=depth + 1, name=full)
-        return
+        return False
     site = PurePosixPath(member).parent.name or PurePosixPath(archive.split("::")[0]).name
     yield Source(name=full, kind=kind, site=site, data=data)
+    return False
 
 
 def _tar_members(
@@ -323,7 +332,8 @@ def _tar_members(
                 assert stream is not None
                 return _read_capped(stream, room, "member")
 
-            yield from _member_sources(name, info.name, read, budget, limits, depth)
+            if (yield from _member_sources(name, info.name, read, budget, limits, depth)):
+                return  # a tar is one stream: once it is corrupt, reading on only fails again
 
 
 def _zip_members(
