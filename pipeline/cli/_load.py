@@ -75,6 +75,9 @@ def load_command(
     except StrictModeError as exc:
         writer.abort()
         raise fail(f"{exc} (--strict)", EXIT_BAD_INPUT) from None
+    except BaseException:  # a crash or Ctrl-C while loading: leave no temporary file behind
+        writer.abort()
+        raise
     _write_errors(errors_file, result.errors)
     frame = result.frame
     if out is not None:
