@@ -1,0 +1,136 @@
+"""`score train` / `evaluate` / `inspect` and pipeline.training on small synthetic feeds."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from pipeline.artifact import load_artifact
+from pipeline.cli import app
+from pipeline.frame import load_records
+from pipeline.training import conformal_halfwidth, train_and_save
+
+PROVIDERS = {"alpha.com": 40, "beta.org": 70, "gamma.net": 100, "delta.io": 130}
+
+
+def synthetic_records(n: int = 160, seed: int = 0) -> list[dict]:
+    """API-style records whose quality follows a known rule: provider base + image + AMP."""
+    rng = random.Random(seed)
+    records = []
+    for i in range(n):
+        domain = rng.choice(sorted(PROVIDERS))
+        image, amp = rng.random() < 0.7, rng.random() < 0.3
+        quality = PROVIDERS[domain] + 20 * image + 20 * amp + rng.choice([-1, 0, 1])
+        record = {
+            "title": f"Story {i} about {rng.choice(['builds', 'patch', 'season', 'beta'])}",
+            "excerpt": "An excerpt of the story, with a few words ...",
+            "publishedDateTime": f"2022-{1 + i % 12:02d}-{1 + i % 28:02d}T{i % 24:02d}:00:00Z",
+            "originalUrl": f"https://{domain}/story-{i}",
+            "type": "article",
+            "provider": {"name": domain.split(".")[0].title(), "domain": domain},
+            "quality": quality,
+            "images": [{"url": f"https://{domain}/{i}.jpg", "width": 800, "height": 450}]
+            if image
+            else [],
+        }
+        if amp:
+            record["ampWebUrl"] = f"https://{domain}/amp/story-{i}"
+        records.append(record)
+    return records
+
+
+@pytest.fixture(scope="module")
+def feed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("feed")
+    path = folder / "scored.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in synthetic_records()))
+    return path
+
+
+@pytest.fixture(scope="module")
+def trained(feed: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    model = tmp_path_factory.mktemp("model") / "quality.joblib"
+    result = CliRunner().invoke(app, ["train", str(feed), "--model", str(model)])
+    assert result.exit_code == 0, result.output
+    return model
+
+
+def test_conformal_halfwidth_is_the_conformal_rank() -> None:
+    residuals = [-5, 1, 2, -3, 4, 6, -7, 8, 9, -10]  # |r| = 1..10
+    assert conformal_halfwidth(residuals, 0.5) == 6  # ceil(11 * 0.5) = 6th smallest
+    assert conformal_halfwidth(residuals, 0.95) == 10  # capped at the largest
+    with pytest.raises(ValueError):
+        conformal_halfwidth([], 0.9)
+
+
+def test_train_prints_holdout_with_baselines_and_saves(trained: Path, feed: Path) -> None:
+    result = CliRunner().invoke(app, ["train", str(feed), "--model", str(trained)])
+    assert "global_mean" in result.output and "provider_mean" in result.output
+    artifact = load_artifact(trained)
+    meta = artifact.metadata
+    metrics = meta["metrics"]
+    assert meta["n_train"] == 160
+    assert metrics["time_holdout.model.mae"] < metrics["time_holdout.global_mean.mae"]
+    assert set(meta["intervals"]) == {"0.8", "0.9", "0.95"}
+    assert meta["intervals"]["0.8"] <= meta["intervals"]["0.95"]
+    assert "quality" not in meta["features"] and "heat" not in meta["features"]
+    assert meta["top_features"][0][0] == "provider"  # the rule is mostly provider
+
+
+def test_training_is_deterministic(feed: Path, tmp_path: Path) -> None:
+    frame = load_records([str(feed)]).frame
+    first = train_and_save(frame, tmp_path / "a.joblib", seed=3, importance=False)
+    second = train_and_save(frame, tmp_path / "b.joblib", seed=3, importance=False)
+    assert first.metadata["training_fingerprint"] == second.metadata["training_fingerprint"]
+    a, b = load_artifact(first.path), load_artifact(second.path)
+    np.testing.assert_array_equal(a.model.predict(frame), b.model.predict(frame))
+
+
+def test_train_refuses_unscored_input(tmp_path: Path) -> None:
+    records = [{k: v for k, v in r.items() if k != "quality"} for r in synthetic_records(5)]
+    path = tmp_path / "unscored.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    result = CliRunner().invoke(app, ["train", str(path), "--model", str(tmp_path / "m.joblib")])
+    assert result.exit_code == 2
+    assert "quality" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "m.joblib").exists()
+
+
+def test_evaluate_reports_model_and_baselines_as_json(feed: Path, tmp_path: Path) -> None:
+    out = tmp_path / "metrics.json"
+    result = CliRunner().invoke(
+        app, ["evaluate", str(feed), "--protocol", "random", "--protocol", "provider",
+              "--json", str(out)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    metrics = json.loads(out.read_text())
+    assert set(metrics) == {"random", "provider"}
+    random_split = metrics["random"]["metrics"]
+    assert {"model", "global_mean", "provider_mean"} <= set(random_split)
+    assert random_split["model"]["mae"] < random_split["provider_mean"]["mae"]
+
+
+def test_evaluate_rejects_unknown_protocol(feed: Path) -> None:
+    result = CliRunner().invoke(app, ["evaluate", str(feed), "--protocol", "nope"])
+    assert result.exit_code == 2 and "unknown protocol" in result.output
+
+
+def test_inspect_prints_card_and_refuses_tampered_model(trained: Path, tmp_path: Path) -> None:
+    card = CliRunner().invoke(app, ["inspect", "--model", str(trained)])
+    assert card.exit_code == 0
+    assert "time_holdout.model.mae" in card.output and "top features" in card.output
+
+    tampered = tmp_path / "tampered.joblib"
+    data = bytearray(trained.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    tampered.write_bytes(bytes(data))
+    sidecar = Path(str(trained) + ".sha256").read_text().replace(trained.name, tampered.name)
+    Path(str(tampered) + ".sha256").write_text(sidecar)
+    refused = CliRunner().invoke(app, ["inspect", "--model", str(tampered)])
+    assert refused.exit_code == 2
+    assert "Traceback" not in refused.output and str(tampered) in refused.output
