@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import datetime as dt
+import functools
 import hashlib
 import json
 import math
@@ -224,6 +225,8 @@ def _number(meta: Mapping[str, Any], key: str, where: str = "") -> float | None:
     value = meta.get(key)
     if value is None:
         return None
+    if type(value) is int and -(2**53) <= value <= 2**53:
+        return float(value)  # the common case, kept fast
     if isinstance(value, bool):
         raise RecordError(f"field '{where}{key}' should be a number, got a boolean")
     if isinstance(value, str):
@@ -272,6 +275,8 @@ def _timestamp(meta: Mapping[str, Any], key: str, where: str = "") -> dt.datetim
     value = meta.get(key)
     if value is None or value == "":
         return None
+    if type(value) is dt.datetime and value.tzinfo is dt.UTC:
+        return value  # the common case (YAML timestamps ending in Z), kept fast
     if isinstance(value, str):
         try:
             value = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
@@ -335,6 +340,11 @@ def canonical_url(url: str | None) -> str | None:
     """The duplicate key of a URL: lower-case scheme and host, no fragment or trailing slash."""
     if not url:
         return None
+    return _canonical_url(url)
+
+
+@functools.lru_cache(maxsize=65_536)  # related articles recur across many parent records
+def _canonical_url(url: str) -> str:
     try:
         parts = urlsplit(url.strip())
     except ValueError as exc:  # e.g. "http://[::1" (unbalanced IPv6 brackets)
