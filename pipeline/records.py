@@ -275,7 +275,7 @@ def _timestamp(meta: Mapping[str, Any], key: str, where: str = "") -> dt.datetim
     value = meta.get(key)
     if value is None or value == "":
         return None
-    if type(value) is dt.datetime and value.tzinfo is dt.UTC:
+    if type(value) is dt.datetime and value.tzinfo is dt.UTC and _TIME_MIN <= value < _TIME_END:
         return value  # the common case (YAML timestamps ending in Z), kept fast
     if isinstance(value, str):
         try:
