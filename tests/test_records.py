@@ -1,0 +1,412 @@
+"""Parsing one record (front matter or JSON) into the schema, and every bad-record case."""
+
+from __future__ import annotations
+
+import codecs
+import datetime as dt
+import json
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import (
+    BODY,
+    DROP,
+    assert_one_error,
+    feed_page,
+    jsonl_text,
+    make_record,
+    to_api_object,
+    to_markdown,
+    write,
+    write_json,
+    write_md,
+    yaml_header,
+)
+
+from pipeline.frame import load_records
+from pipeline.limits import Limits
+from pipeline.records import canonical_url, normalize, parse_source
+from pipeline.schema import COLUMNS, TARGET_SIDE
+from pipeline.sources import Source
+
+
+def _load(paths, **kwargs):
+    if isinstance(paths, str | Path):
+        paths = [paths]
+    return load_records([str(p) for p in paths], duplicates="keep", **kwargs)
+
+
+def _fm(header: str, body: str = "body") -> str:
+    return f"---\n{header}---\n{body}\n"
+
+
+# --- good records -----------------------------------------------------------------------------
+
+
+def test_markdown_record_values(tmp_path):
+    path = write_md(tmp_path / "site" / "a.md")
+    result = _load(path)
+    assert result.ok
+    row = result.frame.iloc[0]
+    assert row["title"] == "Gold ore found under the old mill"
+    assert row["excerpt"].startswith("Workers renovating")
+    assert row["body"] == BODY
+    assert row["category"] == "news"
+    assert row["type"] == "article"
+    assert row["topics"] == ["Mining", "Local history"]
+    assert row["published_at"] == pd.Timestamp("2021-05-10T07:01:00Z")
+    assert row["url"] == "https://news.example.com/local/gold-ore-mill"
+    assert row["url_key"] == "https://news.example.com/local/gold-ore-mill"
+    assert row["provider_name"] == "Example News"
+    assert row["provider_domain"] == "news.example.com"  # lower-cased
+    assert (row["image_count"], row["image_width"], row["image_height"]) == (1, 639, 426)
+    assert row["related_count"] == 2
+    assert [e["title"] for e in row["related"]] == [
+        "Prospectors flock to the valley",
+        "Unscored follow-up",
+    ]
+    assert row["related"][0]["quality"] == 59.0
+    assert row["related"][0]["provider_domain"] == "other.example.org"
+    assert row["related"][0]["image_width"] == 1920
+    assert row["related"][1]["quality"] is None
+    assert (row["quality"], row["heat"], row["published"]) == (39.0, -1.0, False)
+    assert not row["is_related"] and not row["has_featured_content"]
+    assert "secured" not in result.frame.columns
+
+
+def test_markdown_and_json_twin_get_the_same_id(tmp_path):
+    record = make_record(3)
+    md = write_md(tmp_path / "a.md", record)
+    js = write_json(tmp_path / "a.json", to_api_object(record, offset_hours=-7))
+    page = write_json(tmp_path / "p.json", feed_page([to_api_object(record, offset_hours=5)]))
+    jl = write(tmp_path / "a.jsonl", jsonl_text([to_api_object(record)]))
+    result = _load([md, js, page, jl])
+    assert result.ok
+    assert result.frame["id"].nunique() == 1
+    assert result.frame["published_at"].nunique() == 1
+    columns = [c for c in COLUMNS if c not in {"source"}]
+    first = result.frame[columns].iloc[0]
+    for i in range(1, 4):
+        other = result.frame[columns].iloc[i]
+        for column in columns:
+            assert repr(first[column]) == repr(other[column]), column
+
+
+def test_id_depends_on_url_and_time_not_on_other_fields():
+    source = Source("x.md", "markdown", "s")
+    base = normalize(make_record(), BODY, source.name, source.site)
+    retitled = normalize(make_record(title="Other title", quality=1), "", "y", "t")
+    moved = normalize(make_record(originalUrl="https://elsewhere.example.com/a"), BODY, "z", "s")
+    later = normalize(make_record(publishedDateTime="2022-01-01T00:00:00Z"), BODY, "z", "s")
+    assert base["id"] == retitled["id"]
+    assert base["id"] != moved["id"] != later["id"]
+    assert len(base["id"]) == 16
+
+
+def test_missing_fields_become_missing_values(tmp_path):
+    path = write(tmp_path / "bare.md", "---\ntitle: Only a title\n---\n")
+    result = _load(path)
+    assert result.ok
+    row = result.frame.iloc[0]
+    for column in [
+        "excerpt",
+        "category",
+        "type",
+        "locale",
+        "url",
+        "original_url",
+        "web_url",
+        "amp_url",
+        "cdn_amp_url",
+        "provider_name",
+        "provider_domain",
+        "image_width",
+        "image_height",
+        "url_key",
+        "quality",
+        "heat",
+        "published",
+        "parent_id",
+    ]:
+        assert pd.isna(row[column]), column
+    assert pd.isna(row["published_at"])
+    assert row["body"] == ""
+    assert row["topics"] == [] and row["related"] == []
+    assert row["image_count"] == 0 and row["related_count"] == 0
+    assert row["id"] and len(row["id"]) == 16
+
+
+def test_empty_front_matter_is_a_record_with_nothing_known(tmp_path):
+    result = _load(write(tmp_path / "a.md", "---\n---\nJust a body\n"))
+    assert result.ok
+    assert result.frame["body"].iloc[0] == "Just a body"
+    assert pd.isna(result.frame["title"].iloc[0])
+
+
+def test_field_spellings(tmp_path):
+    record = make_record(
+        originalUrl=DROP,
+        topics="Single topic",
+        quality="42.5",
+        published="True",
+        publishedDateTime="2021-05-10",
+        featuredContent="<iframe></iframe>",
+        locale="en-us",
+    )
+    result = _load(write_md(tmp_path / "a.md", record))
+    assert result.ok, result.errors
+    row = result.frame.iloc[0]
+    assert row["url"] == record["webUrl"] and pd.isna(row["original_url"])
+    assert row["topics"] == ["Single topic"]
+    assert row["quality"] == 42.5
+    assert row["published"]
+    assert row["published_at"] == pd.Timestamp("2021-05-10T00:00:00Z")
+    assert row["has_featured_content"]
+    assert row["locale"] == "en-us"
+
+
+def test_naive_time_is_utc_and_offsets_are_converted():
+    naive = normalize(make_record(publishedDateTime="2021-05-10T07:01:00"), "", "a", "s")
+    offset = normalize(make_record(publishedDateTime="2021-05-10T09:01:00+02:00"), "", "a", "s")
+    assert naive["published_at"] == offset["published_at"]
+    assert offset["published_at"].utcoffset() == dt.timedelta(0)
+
+
+def test_target_side_fields_are_apart(tmp_path):
+    assert set(TARGET_SIDE) == {"quality", "heat", "published"}
+    assert set(TARGET_SIDE) <= set(COLUMNS)
+    assert list(COLUMNS)[-3:] == list(TARGET_SIDE)  # last, after every feature-side column
+    result = _load(write_md(tmp_path / "a.md", make_record(quality=DROP, heat=DROP)))
+    row = result.frame.iloc[0]
+    assert pd.isna(row["quality"]) and pd.isna(row["heat"])
+    assert row["title"]  # the feature side is untouched by a missing target
+
+
+@pytest.mark.parametrize(
+    ("url", "key"),
+    [
+        ("https://WWW.Example.COM/a/b/", "https://example.com/a/b"),
+        ("HTTPS://example.com/a#frag", "https://example.com/a"),
+        ("https://example.com", "https://example.com/"),
+        ("https://example.com/a?x=1", "https://example.com/a?x=1"),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_canonical_url(url, key):
+    assert canonical_url(url) == key
+
+
+# --- bad input: one error each, the good record beside it still loads -------------------------
+
+_GOOD_HEADER = "title: Fine\noriginalUrl: https://example.com/fine\n"
+
+_BOMB = "".join(
+    [
+        'lol: &a0 "lol"\n',
+        *(f"l{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]\n" for i in range(1, 10)),
+    ]
+)
+
+BAD_FILES: dict[str, tuple[bytes | str, tuple[str, ...]]] = {
+    "empty": (b"", ("empty file",)),
+    "whitespace": (b" \n\n\t\n", ("empty file",)),
+    "binary": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", ("binary",)),
+    "invalid_utf8": (_fm(_GOOD_HEADER).encode() + b"caf\xe9\n", ("invalid utf-8", "line 6")),
+    "no_front_matter": ("Just some text\n", ("no front matter",)),
+    "not_closed": ("---\ntitle: Open\nexcerpt: never closed\n", ("does not close",)),
+    "front_matter_list": (_fm("- a\n- b\n"), ("front matter is a list",)),
+    "front_matter_scalar": (_fm("just a sentence\n"), ("front matter is a str",)),
+    "yaml_syntax": (_fm("title: ok\ntopics: [a, b\nquality: 3\n"), ("does not parse", "line 4")),
+    "yaml_tab": (_fm("title: ok\n\tquality: 3\n"), ("does not parse", "line")),
+    "yaml_python_tag": (_fm("title: !!python/object:os.system x\n"), ("does not parse",)),
+    "alias_bomb": (_fm(_BOMB), ("alias",)),
+    "quality_text": (_fm(_GOOD_HEADER + 'quality: "high"\n'), ("'quality'", "number")),
+    "quality_nan": (_fm(_GOOD_HEADER + "quality: .nan\n"), ("'quality'", "finite")),
+    "quality_huge": (_fm(_GOOD_HEADER + "quality: 1" + "0" * 400 + "\n"), ("'quality'",)),
+    "provider_text": (_fm(_GOOD_HEADER + 'provider: "a string"\n'), ("'provider'", "mapping")),
+    "images_not_list": (_fm(_GOOD_HEADER + "images: 3\n"), ("'images'", "list")),
+    "image_not_mapping": (_fm(_GOOD_HEADER + "images:\n  - x.jpg\n"), ("'images[0]'",)),
+    "image_width_text": (_fm(_GOOD_HEADER + "images:\n  - width: wide\n"), ("images[0].width",)),
+    "image_width_huge": (_fm(_GOOD_HEADER + "images:\n  - width: 1e30\n"), ("out of range",)),
+    "date_text": (_fm(_GOOD_HEADER + 'publishedDateTime: "not a date"\n'), ("not an iso",)),
+    "date_number": (_fm(_GOOD_HEADER + "publishedDateTime: 12\n"), ("publisheddatetime",)),
+    "date_month_13": (_fm(_GOOD_HEADER + "publishedDateTime: 2021-13-45\n"), ()),
+    "date_year_3000": (_fm(_GOOD_HEADER + "publishedDateTime: 3000-01-01T00:00:00Z\n"), ("range",)),
+    "title_list": (_fm("title: [a, b]\n"), ("'title'", "text")),
+    "topics_mapping": (_fm(_GOOD_HEADER + "topics: {a: 1}\n"), ("'topics'",)),
+    "related_text": (_fm(_GOOD_HEADER + "related: see below\n"), ("'related'", "list")),
+    "related_item_text": (_fm(_GOOD_HEADER + "related:\n  - just text\n"), ("related[0]",)),
+    "related_bad_quality": (
+        _fm(_GOOD_HEADER + "related:\n  - title: r\n    quality: lots\n"),
+        ("related[0].quality",),
+    ),
+    "published_text": (_fm(_GOOD_HEADER + "published: maybe\n"), ("'published'",)),
+    "bad_ipv6_url": (_fm('originalUrl: "http://[::1/x"\n'), ("not a valid url",)),
+}
+
+
+@pytest.mark.parametrize("backend", ["auto", "pyyaml"])
+@pytest.mark.parametrize("case", sorted(BAD_FILES))
+def test_bad_markdown_file(tmp_path, case, backend):
+    content, fragments = BAD_FILES[case]
+    good = write_md(tmp_path / "a_good.md")
+    bad = write(tmp_path / f"{case}.md", content)
+    started = time.perf_counter()
+    result = _load(tmp_path, yaml_backend=backend)
+    assert time.perf_counter() - started < 5
+    assert_one_error(result.errors, bad, *fragments)
+    assert list(result.frame["source"]) == [str(good)]
+
+
+def test_bom_loads_fine(tmp_path):
+    plain = write_md(tmp_path / "plain.md")
+    bom = write(tmp_path / "bom.md", codecs.BOM_UTF8 + plain.read_bytes())
+    result = _load([plain, bom])
+    assert result.ok
+    a, b = (result.frame.drop(columns="source").iloc[[i]].reset_index(drop=True) for i in (0, 1))
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_bom_json_and_jsonl_load_fine(tmp_path):
+    obj = to_api_object(make_record())
+    js = write(tmp_path / "a.json", codecs.BOM_UTF8 + json.dumps(obj).encode())
+    jl = write(tmp_path / "a.jsonl", codecs.BOM_UTF8 + jsonl_text([obj, obj]).encode())
+    result = _load([js, jl])
+    assert result.ok, result.errors
+    assert len(result.frame) == 3
+
+
+def test_crlf_loads_with_the_same_values(tmp_path):
+    text = to_markdown(make_record(), body="line one\nline two\n\nline four")
+    lf = write(tmp_path / "lf.md", text)
+    crlf = write(tmp_path / "crlf.md", text.replace("\n", "\r\n"))
+    result = _load([lf, crlf])
+    assert result.ok
+    a, b = (result.frame.drop(columns="source").iloc[[i]].reset_index(drop=True) for i in (0, 1))
+    pd.testing.assert_frame_equal(a, b)
+    assert "\r" not in result.frame["body"].iloc[1]
+
+
+def test_field_over_the_field_cap(tmp_path):
+    limits = Limits(max_field_chars=80)
+
+    def rec(n, **overrides):
+        return make_record(n, related=DROP, images=DROP, **overrides)
+
+    good = write_md(tmp_path / "good.md", rec(0), body="short")
+    long_title = write_md(tmp_path / "title.md", rec(1, title="T" * 81), body="short")
+    long_body = write_md(tmp_path / "body.md", rec(2), body="b" * 81)
+    long_provider = write_md(
+        tmp_path / "provider.md",
+        rec(3, provider={"name": "P" * 81, "domain": "p.example"}),
+        body="short",
+    )
+    for bad, fragment in [
+        (long_title, "'title' is 81 characters"),
+        (long_body, "body is 81 characters"),
+        (long_provider, "'provider.name' is 81 characters"),
+    ]:
+        result = _load([good, bad], limits=limits)
+        assert_one_error(result.errors, bad, fragment, "over the cap 80")
+        assert list(result.frame["source"]) == [str(good)]
+
+
+# --- JSON documents ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "fragments"),
+    [
+        ('{"title": "x",', ("invalid json", "line 1")),
+        ("42", ("top level is a int",)),
+        ('"text"', ("top level is a str",)),
+        ("[" * 50_000 + "]" * 50_000, ("nested too deeply",)),
+        ('{"quality": 1' + "0" * 5000 + "}", ("invalid json",)),
+        ('{"title": "a\\ud800b"}', ("surrogate",)),
+        ('{"publishedDateTime": "yesterday"}', ("not an iso",)),
+        ('{"categories": [{"a": 1}]}', ("'category'",)),
+    ],
+)
+def test_bad_json_file(tmp_path, text, fragments):
+    good = write_json(tmp_path / "a_good.json", to_api_object(make_record()))
+    bad = write(tmp_path / "bad.json", text)
+    result = _load(tmp_path)
+    assert_one_error(result.errors, bad, *fragments)
+    assert list(result.frame["source"]) == [str(good)]
+
+
+def test_bad_items_in_an_array_and_a_feed_page(tmp_path):
+    ok = to_api_object(make_record(1))
+    page = write_json(
+        tmp_path / "page.json", feed_page([ok, "not an object", to_api_object(make_record(2))])
+    )
+    array = write_json(tmp_path / "arr.json", [ok, {"quality": "high"}])
+    result = _load(page)
+    assert_one_error(result.errors, f"{page}[1]", "item is a str")
+    assert list(result.frame["source"]) == [f"{page}[0]", f"{page}[2]"]
+    result = _load(array)
+    assert_one_error(result.errors, f"{array}[1]", "'quality'")
+    assert len(result.frame) == 1
+
+
+def test_records_per_file_cap(tmp_path):
+    array = write_json(tmp_path / "arr.json", [to_api_object(make_record(i)) for i in range(5)])
+    result = _load(array, limits=Limits(max_records_per_file=3))
+    assert_one_error(result.errors, array, "5 records", "cap 3")
+    lines = write(
+        tmp_path / "d.jsonl", jsonl_text(to_api_object(make_record(i)) for i in range(1, 6))
+    )
+    result = _load(lines, limits=Limits(max_records_per_file=3))
+    assert_one_error(result.errors, f"{lines}:4", "more than 3 lines")
+    assert len(result.frame) == 3
+
+
+@pytest.mark.parametrize(
+    ("line", "fragments"),
+    [
+        ("{bad json", ("invalid json", "column")),
+        ("[1, 2]", ("json list",)),
+        ('{"quality": "high"}', ("'quality'", "number")),
+        ('{"title": "a\\ud800"}', ("surrogate",)),
+        ('{"a": ' + "[" * 50_000 + "]" * 50_000 + "}", ("nested too deeply",)),
+        ('{"quality": 1' + "0" * 5000 + "}", ("invalid json",)),
+        ('{"title": "caf\xe9"}', ("invalid utf-8",)),
+    ],
+)
+def test_bad_line_in_json_lines(tmp_path, line, fragments):
+    objects = [to_api_object(make_record(i)) for i in (1, 2)]
+    raw = jsonl_text(objects[:1]).encode() + line.encode("latin-1", "backslashreplace") + b"\n"
+    path = write(tmp_path / "dump.jsonl", raw + jsonl_text(objects[1:]).encode())
+    result = _load(path)
+    assert_one_error(result.errors, f"{path}:2", *fragments)
+    assert list(result.frame["source"]) == [f"{path}:1", f"{path}:3"]
+
+
+def test_json_lines_line_over_the_line_cap(tmp_path):
+    small = to_api_object(make_record(1), body="tiny")
+    big = to_api_object(make_record(2), body="x" * 5000)
+    path = write(tmp_path / "d.jsonl", jsonl_text([small, big, small]))
+    result = _load(path, limits=Limits(max_line_bytes=2000))
+    assert_one_error(result.errors, f"{path}:2", "longer than the cap")
+    assert list(result.frame["source"]) == [f"{path}:1", f"{path}:3"]
+
+
+def test_parse_source_yields_errors_not_exceptions(tmp_path):
+    path = write(tmp_path / "x.md", "---\ntitle: [\n---\n")
+    items = list(parse_source(Source(str(path), "markdown", "s", path=str(path))))
+    assert len(items) == 1 and items[0].source == str(path)
+
+
+def test_yaml_header_helper_round_trips():
+    # the test helper itself: a rendered header parses back to the record
+    import yaml
+
+    record = make_record()
+    parsed = yaml.safe_load(yaml_header(record))
+    parsed["publishedDateTime"] = parsed["publishedDateTime"].isoformat().replace("+00:00", "Z")
+    for entry in parsed["related"]:
+        entry["publishedDateTime"] = entry["publishedDateTime"].isoformat().replace("+00:00", "Z")
+    assert parsed == record
