@@ -10,6 +10,7 @@ import errno
 import glob
 import gzip
 import io
+import lzma
 import os
 import stat
 import sys
@@ -242,6 +243,21 @@ class _ArchiveBudget:
         self.inflated += n
 
 
+# What a corrupt or hostile archive can raise from the standard library's readers: besides the
+# declared errors, a zip "made by" a future version raises NotImplementedError, a negative
+# header offset raises ValueError (negative seek) on in-memory data, a bad .tar.xz LZMAError.
+_ARCHIVE_ERRORS = (
+    tarfile.TarError,
+    zipfile.BadZipFile,
+    EOFError,
+    zlib.error,
+    lzma.LZMAError,
+    OSError,
+    ValueError,
+    NotImplementedError,
+)
+
+
 def _archive_sources(
     path: str, data: bytes | None, limits: Limits, *, depth: int, name: str | None = None
 ) -> Iterator[Source | LoadError]:
@@ -255,7 +271,7 @@ def _archive_sources(
             yield from _zip_members(path, data, limits, depth=depth, name=name)
         else:
             yield from _tar_members(path, data, limits, depth=depth, name=name)
-    except (tarfile.TarError, zipfile.BadZipFile, EOFError, zlib.error, OSError) as exc:
+    except _ARCHIVE_ERRORS as exc:
         yield LoadError(name, f"unreadable archive: {one_line(exc)}")
 
 
@@ -288,9 +304,11 @@ def _member_sources(
         OSError,
         EOFError,
         zlib.error,
+        lzma.LZMAError,
         zipfile.BadZipFile,  # bad CRC-32 of this member: the other members are still fine
         RuntimeError,
         NotImplementedError,
+        ValueError,  # e.g. a negative local-header offset: a negative seek on in-memory data
     ) as exc:
         yield LoadError(full, f"unreadable member: {one_line(exc)}")
         return True
@@ -343,7 +361,7 @@ def _zip_members(
     budget = _ArchiveBudget(name, limits)
     with zipfile.ZipFile(fileobj) as archive:
         for info in archive.infolist():
-            if info.is_dir():
+            if info.filename.endswith("/"):  # a directory (is_dir() fails on an empty name)
                 continue
             if (stop := budget.take_member()) is not None:
                 yield stop
