@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipeline.cli import _load, _model  # noqa: F401  (each module registers its commands)
+from pipeline.cli import _load, _model, _predict  # noqa: F401  (each module registers its commands)
 from pipeline.cli._app import app
 
 __all__ = ["app"]
