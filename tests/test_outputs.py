@@ -1,0 +1,178 @@
+"""Writing frames as Parquet, CSV and JSON Lines: round trips and atomic replacement."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pandas as pd
+import pytest
+from conftest import DROP, listing, make_record, write_md
+
+from pipeline import outputs
+from pipeline.errors import LoadError
+from pipeline.frame import load_records
+from pipeline.outputs import (
+    OutputError,
+    TableWriter,
+    format_of,
+    frame_to_jsonl,
+    write_errors,
+    write_frame,
+)
+from pipeline.schema import COLUMNS
+
+
+@pytest.fixture
+def frame(tmp_path_factory) -> pd.DataFrame:
+    folder = tmp_path_factory.mktemp("records")
+    write_md(folder / "a.md", make_record(1, title='Quotes "and", commas\nand a newline'))
+    write_md(folder / "b.md", make_record(2, quality=DROP, topics=DROP, publishedDateTime=DROP))
+    write_md(folder / "c.md", make_record(3, title="Ünïcode — ☕"))
+    result = load_records(str(folder), expand_related=True)
+    assert result.ok
+    return result.frame
+
+
+def _read(path) -> pd.DataFrame:
+    suffix = os.path.splitext(str(path))[1]
+    if suffix == ".parquet":
+        return pd.read_parquet(path)
+    if suffix == ".csv":
+        return pd.read_csv(path, keep_default_na=False, na_values=[""])
+    return pd.read_json(path, lines=True, dtype=False, convert_dates=False)
+
+
+def _nested(value):
+    return json.loads(value) if isinstance(value, str) else value
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv", ".jsonl"])
+def test_round_trip(tmp_path, frame, suffix):
+    out = tmp_path / f"out{suffix}"
+    write_frame(frame, out)
+    assert listing(tmp_path) == [out.name]  # no temporary file left
+    back = _read(out)
+    assert list(back.columns) == list(COLUMNS)
+    assert len(back) == len(frame) == 6
+    for column in ["id", "source", "title", "url", "provider_domain", "parent_id"]:
+        expected = [None if pd.isna(v) else v for v in frame[column]]
+        actual = [None if pd.isna(v) else v for v in back[column]]
+        assert actual == expected, column
+    assert [None if pd.isna(v) else float(v) for v in back["quality"]] == [
+        None if pd.isna(v) else float(v) for v in frame["quality"]
+    ]
+    times = pd.to_datetime(back["published_at"], utc=True).astype("datetime64[ns, UTC]")
+    pd.testing.assert_series_equal(times, frame["published_at"], check_names=False)
+    # nested columns come back whole (JSON text in Parquet/CSV, JSON arrays in JSON Lines)
+    assert [_nested(v) for v in back["topics"]] == list(frame["topics"])
+    related = _nested(back["related"].iloc[0])
+    assert [e["title"] for e in related] == [e["title"] for e in frame["related"].iloc[0]]
+    assert related[0]["published_at"] == "2021-05-06T14:37:00+00:00"
+    assert related[1]["quality"] is None
+
+
+def test_parquet_keeps_the_dtypes(tmp_path, frame):
+    out = tmp_path / "out.parquet"
+    write_frame(frame, out)
+    back = pd.read_parquet(out)
+    assert str(back["published_at"].dtype).startswith("datetime64")
+    assert str(back["published_at"].dt.tz) == "UTC"
+    assert back["image_count"].dtype == "Int64"
+    assert back["quality"].dtype == "Float64"
+    assert back["is_duplicate"].dtype == "boolean"
+
+
+def test_batches_append_to_one_output(tmp_path, frame):
+    for suffix in (".parquet", ".csv", ".jsonl"):
+        out = tmp_path / f"out{suffix}"
+        with TableWriter(out) as writer:
+            writer.write(frame.iloc[:2])
+            writer.write(frame.iloc[2:])
+        assert writer.rows == 6
+        back = _read(out)
+        assert list(back["id"]) == list(frame["id"])  # one header, all rows
+
+
+def test_jsonl_lines_are_one_object_each(frame):
+    lines = frame_to_jsonl(frame).splitlines()
+    assert len(lines) == len(frame)
+    first = json.loads(lines[0])
+    assert first["title"] == 'Quotes "and", commas\nand a newline'
+    assert first["published_at"] == "2021-05-10T07:01:00+00:00"
+    assert first["parent_id"] is None
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv", ".jsonl"])
+def test_a_failed_write_leaves_the_existing_file_and_no_temp_file(
+    tmp_path, frame, suffix, monkeypatch
+):
+    out = tmp_path / f"out{suffix}"
+    out.write_bytes(b"previous content")
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(outputs, "_encode_nested", disk_full)  # CSV and Parquet
+    monkeypatch.setattr(outputs, "frame_to_jsonl", disk_full)  # JSON Lines
+    with pytest.raises(OSError, match="No space"):
+        write_frame(frame, out)
+    assert out.read_bytes() == b"previous content"
+    assert listing(tmp_path) == [out.name]
+
+
+def test_an_exception_between_batches_aborts(tmp_path, frame):
+    out = tmp_path / "out.csv"
+    out.write_text("old\n")
+    with pytest.raises(RuntimeError), TableWriter(out) as writer:
+        writer.write(frame)
+        raise RuntimeError("crash mid-way")
+    assert out.read_text() == "old\n"
+    assert listing(tmp_path) == [out.name]
+
+
+def test_empty_frame_outputs(tmp_path):
+    from pipeline.frame import empty_frame
+
+    for suffix in (".parquet", ".csv", ".jsonl"):
+        write_frame(empty_frame(), tmp_path / f"e{suffix}")
+    assert len(pd.read_parquet(tmp_path / "e.parquet")) == 0
+    assert list(pd.read_csv(tmp_path / "e.csv").columns) == list(COLUMNS)
+    assert (tmp_path / "e.jsonl").read_text() == ""
+
+
+def test_formats_and_bad_outputs(tmp_path):
+    assert format_of(None) == format_of("-") == "jsonl"
+    assert format_of("x.ndjson") == "jsonl"
+    assert format_of("X.PARQUET") == "parquet"
+    with pytest.raises(OutputError, match="unknown output format"):
+        format_of(tmp_path / "out.xlsx")
+    with pytest.raises(OutputError, match="does not exist"):
+        TableWriter(tmp_path / "missing" / "out.csv")
+    assert listing(tmp_path) == []
+
+
+def test_stdout_output(capsys, frame):
+    write_frame(frame.iloc[:2], None)
+    lines = capsys.readouterr().out.splitlines()
+    assert [json.loads(line)["id"] for line in lines] == list(frame["id"].iloc[:2])
+
+
+def test_write_errors(tmp_path):
+    errors = [LoadError("a.md", "empty file"), LoadError("b.jsonl:3", "invalid JSON")]
+    write_errors(tmp_path / "errors.jsonl", errors)
+    lines = (tmp_path / "errors.jsonl").read_text().splitlines()
+    assert [json.loads(line) for line in lines] == [e.to_dict() for e in errors]
+    write_errors(tmp_path / "none.csv", [])
+    assert pd.read_csv(tmp_path / "none.csv").columns.tolist() == ["source", "reason"]
+
+
+def test_unserialisable_value_in_jsonl_aborts_cleanly(tmp_path, frame):
+    out = tmp_path / "out.jsonl"
+    out.write_text("old\n")
+    bad = frame.copy()
+    bad["topics"] = [[object()]] * len(bad)
+    with pytest.raises(TypeError, match="not JSON serialisable"):
+        write_frame(bad, out)
+    assert out.read_text() == "old\n"
+    assert listing(tmp_path) == [out.name]

@@ -1,0 +1,148 @@
+"""The front-matter YAML handler: splitting, yaml-rs vs the PyYAML fallback, bomb caps."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+import pytest
+from conftest import make_record, yaml_header
+
+from pipeline.errors import RecordError
+from pipeline.limits import Limits
+from pipeline.yaml_backend import FastYAMLHandler
+
+BACKENDS = ["yaml-rs", "pyyaml"]
+
+
+@pytest.fixture(params=BACKENDS)
+def handler(request) -> FastYAMLHandler:
+    return FastYAMLHandler(backend="auto" if request.param == "yaml-rs" else "pyyaml")
+
+
+def test_backends_are_what_they_say():
+    assert FastYAMLHandler(backend="pyyaml").backend == "pyyaml"
+    assert FastYAMLHandler().backend == "yaml-rs"  # yaml-rs is a project dependency
+
+
+HEADERS = {
+    "record": yaml_header(make_record()),
+    "record_with_locale": yaml_header(make_record(3, locale="en-us", quality=71.5, heat=None)),
+    "scalars": (
+        "a: 1\nb: -2.5\nc: true\nd: false\ne: null\nf: ~\ng: 2021-05-10T07:01:00Z\n"
+        "h: 2021-05-10\ni: '07'\nj: \"tab\\there\"\nk: 1.5e3\nl: 0x1F\nm: -0\n"
+        'n: 2021-05-10T09:01:00+02:00\no: "2021-05-10T07:01:00Z"\n'
+    ),
+    "quoted_dates": (
+        'title: "2021-05-10"\nexcerpt: \'2021-05-10T07:01:00Z\'\ntopics: ["2021-1-2"]\n'
+    ),
+    "unicode": 'title: "Crème brûlée — ☕ über 日本"\nexcerpt: plain ünïcode text\n',
+    "block_scalars": "folded: >\n  one\n  two\n\n  three\nliteral: |\n  line 1\n  line 2\n",
+    "flow": "topics: [a, 'b c', \"d\"]\nprovider: {name: N, domain: n.example}\n",
+    "aliases": (
+        "base: &p {name: N, domain: d.example}\nprovider: *p\nlist: &l [1, 2]\nx: [*l, *l]\n"
+    ),
+    "empty_values": "title:\nexcerpt: ''\ntopics: []\nimages: {}\n",
+    "comments": "# a comment\ntitle: x  # trailing\n",
+    "duplicate_key": "title: first\ntitle: second\n",
+    "long_string": "body: " + "word " * 5000 + "\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(HEADERS))
+def test_backends_give_identical_values(name):
+    rs = FastYAMLHandler().load(HEADERS[name])
+    py = FastYAMLHandler(backend="pyyaml").load(HEADERS[name])
+    assert rs == py
+    assert [type(v) for v in rs.values()] == [type(v) for v in py.values()]
+    assert list(rs) == list(py)  # key order too
+
+
+def test_timestamps_are_tz_aware_on_both_backends():
+    for backend in ("auto", "pyyaml"):
+        value = FastYAMLHandler(backend=backend).load("t: 2021-05-10T07:01:00Z\n")["t"]
+        assert value == dt.datetime(2021, 5, 10, 7, 1, tzinfo=dt.UTC)
+        assert value.utcoffset() == dt.timedelta(0)
+
+
+# --- splitting --------------------------------------------------------------------------------
+
+
+def test_split(handler):
+    header, body = handler.split("---\ntitle: x\n---\nbody line\n---\nnot a delimiter\n")
+    assert header == "title: x\n"
+    assert body == "body line\n---\nnot a delimiter\n"
+    assert handler.split("---\n---\n") == ("", "")
+    assert handler.split("---\ntitle: x\n---") == ("title: x\n", "")
+    # a longer dash line closes too; a line starting with dashes but holding text does not
+    assert handler.split("---\na: 1\n--- x\nb: 2\n-----\nbody") == ("a: 1\n--- x\nb: 2\n", "body")
+
+
+@pytest.mark.parametrize("text", ["title: x\n---\n", "--- title\n---\n", "---"])
+def test_split_refuses_a_missing_opening(handler, text):
+    with pytest.raises(ValueError):
+        handler.split(text)
+
+
+def test_split_refuses_a_missing_closing(handler):
+    with pytest.raises(ValueError):
+        handler.split("---\ntitle: x\nbody\n")
+
+
+# --- bad YAML ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("header", "line"),
+    [
+        ("title: ok\ntopics: [a, b\nquality: 3\n", 4),
+        ("a: 1\nb: 2\nc: 3\nd: 'open\n", 6),
+        ("a: 1\n  b: 2\n", 3),
+    ],
+)
+def test_parse_error_names_the_line_of_the_file(handler, header, line):
+    # the line is counted in the file: the opening '---' is line 1
+    with pytest.raises(RecordError, match=rf"YAML does not parse at line {line}\b"):
+        handler.load(header)
+
+
+def test_python_tags_are_never_constructed(handler):
+    header = "x: !!python/object/apply:os.system ['true']\n"
+    if handler.backend == "pyyaml":
+        with pytest.raises(RecordError, match="does not parse"):
+            handler.load(header)
+    else:  # yaml-rs ignores the tag: plain data, nothing constructed or run
+        assert handler.load(header) == {"x": ["true"]}
+
+
+def test_pyyaml_constructor_value_error_is_a_record_error():
+    with pytest.raises(RecordError, match=r"month must be in 1\.\.12"):
+        FastYAMLHandler(backend="pyyaml").load("publishedDateTime: 2021-13-45\n")
+
+
+def _billion_laughs(levels: int = 9, width: int = 10) -> str:
+    lines = ['lol: &a0 "lol"']
+    for i in range(1, levels + 1):
+        lines.append(f"l{i}: &a{i} [{', '.join([f'*a{i - 1}'] * width)}]")
+    return "\n".join(lines) + "\ntitle: x\n"
+
+
+@pytest.mark.parametrize(("levels", "width"), [(9, 10), (20, 2), (4, 50)])
+def test_alias_bomb_is_refused_quickly(handler, levels, width):
+    started = time.perf_counter()
+    with pytest.raises(RecordError, match="alias"):
+        handler.load(_billion_laughs(levels, width))
+    assert time.perf_counter() - started < 1.0
+
+
+def test_many_uses_of_one_anchor_over_the_cap(handler):
+    limits = Limits(max_yaml_alias_expansions=5)
+    capped = FastYAMLHandler(limits, backend="auto" if handler.backend == "yaml-rs" else "pyyaml")
+    header = "a: &x [1, 2]\n" + "".join(f"k{i}: *x\n" for i in range(10))
+    with pytest.raises(RecordError, match="alias"):
+        capped.load(header)
+    assert capped.load("a: &x [1, 2]\nb: *x\nc: *x\n") == {"a": [1, 2], "b": [1, 2], "c": [1, 2]}
+
+
+def test_a_few_aliases_are_fine(handler):
+    assert handler.load(HEADERS["aliases"])["x"] == [[1, 2], [1, 2]]
