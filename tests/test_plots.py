@@ -1,0 +1,117 @@
+"""pipeline.plots: every chart returns a titled, labelled Figure, and survives empty input."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+from scored_folder import write_scored_folder
+
+from pipeline import plots
+from pipeline.features.provider import provider_keys
+from pipeline.frame import load_records
+from pipeline.model import evaluate, summary_table, training_rows
+from pipeline.report import holdout_importance
+
+
+@pytest.fixture(scope="module")
+def frame(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
+    root = write_scored_folder(tmp_path_factory.mktemp("records"), n=40)
+    return load_records(str(root)).frame
+
+
+@pytest.fixture(scope="module")
+def expanded(frame: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
+    root = write_scored_folder(tmp_path_factory.mktemp("records"), n=40)
+    return load_records(str(root), expand_related=True).frame
+
+
+@pytest.fixture(scope="module")
+def results(frame: pd.DataFrame) -> dict:
+    return {p: evaluate(frame, p, n_splits=2) for p in ("random", "time")}
+
+
+def titles(figure: Figure) -> list[str]:
+    found = [ax.get_title() for ax in figure.axes if ax.get_title()]
+    if figure._suptitle is not None:
+        found.append(figure._suptitle.get_text())
+    return found
+
+
+def assert_readable(figure: Figure) -> None:
+    """A title, and x and y labels on every axes that draws data."""
+    assert isinstance(figure, Figure)
+    assert titles(figure), "no title"
+    drawn = [ax for ax in figure.axes if ax.axison]
+    assert drawn, "nothing drawn"
+    for ax in drawn:
+        assert ax.get_xlabel(), f"axes {ax.get_title()!r} has no x label"
+    assert any(ax.get_ylabel() for ax in drawn), "no y label"
+
+
+def test_data_charts_are_titled_labelled_and_counted(
+    frame: pd.DataFrame, expanded: pd.DataFrame
+) -> None:
+    scored = training_rows(frame)
+    related = expanded.loc[expanded["is_related"].fillna(False)]
+    charts = {
+        "missing": plots.missing_values(frame),
+        "distribution": plots.quality_distribution(scored["quality"]),
+        "provider": plots.quality_by_provider(provider_keys(scored), scored["quality"], top=3),
+        "structure": plots.quality_by_structure(scored),
+        "coverage": plots.provider_coverage(provider_keys(scored), provider_keys(related)),
+    }
+    for name, figure in charts.items():
+        assert_readable(figure)
+        assert any("n = " in t or "n=" in t or "providers" in t for t in titles(figure)), name
+    # the counts shown are the data's counts
+    assert f"n = {len(scored):,} scored records" in " ".join(titles(charts["distribution"]))
+    provider_ticks = [t.get_text() for t in charts["provider"].axes[0].get_yticklabels()]
+    assert len(provider_ticks) == 3 and all("(n=" in t for t in provider_ticks)
+    assert "2" in [t.get_text() for t in charts["coverage"].axes[0].texts] or any(
+        "related only" in t.get_text() for t in charts["coverage"].axes[0].get_xticklabels()
+    )
+
+
+def test_model_charts_are_titled_and_labelled(frame: pd.DataFrame, results: dict) -> None:
+    table = summary_table(results)
+    predictions = {name: r.predictions for name, r in results.items()}
+    importance = holdout_importance(frame, n_repeats=1)
+    figures = [
+        plots.metrics_by_protocol(table),
+        plots.predicted_vs_actual(predictions),
+        plots.error_by_provider(results["random"].predictions, top=3),
+        plots.feature_importance(importance),
+    ]
+    for figure in figures:
+        assert_readable(figure)
+    panels = [t for t in titles(figures[1]) if "MAE" in t]
+    assert len(panels) == 2  # one panel per protocol, each with its n and MAE
+    assert "n = " in titles(figures[3])[0]  # held-out count from the table's attrs
+    ticks = [t.get_text() for t in figures[0].axes[0].get_xticklabels()]
+    assert ticks[0].startswith("random") and "test)" in ticks[0]
+
+
+@pytest.mark.parametrize(
+    "draw",
+    [
+        lambda: plots.missing_values(pd.DataFrame()),
+        lambda: plots.quality_distribution([]),
+        lambda: plots.quality_by_provider([], []),
+        lambda: plots.provider_coverage([], []),
+        lambda: plots.predicted_vs_actual({}),
+        lambda: plots.feature_importance(pd.DataFrame(columns=["group", "mae_increase"])),
+        lambda: plots.metrics_by_protocol(pd.DataFrame(columns=["protocol", "estimator"])),
+    ],
+)
+def test_empty_input_gives_a_titled_figure_not_a_crash(draw: Callable[[], Figure]) -> None:
+    figure = draw()
+    assert isinstance(figure, Figure) and titles(figure)
+
+
+def test_save_writes_a_png_and_creates_the_folder(tmp_path: Path) -> None:
+    path = plots.save(plots.quality_distribution([80, 87, 87, 107]), tmp_path / "a" / "q.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
