@@ -18,13 +18,13 @@ import pandas as pd
 from scipy.stats import spearmanr
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.ensemble import HistGradientBoostingRegressor
-from sklearn.linear_model import Ridge
+from sklearn.linear_model import RidgeCV
 from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 from sklearn.model_selection import GroupKFold, KFold
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
-from pipeline.features.build import build_features, input_columns
+from pipeline.features.build import ANCHOR_INDEX, build_features, input_columns
 from pipeline.features.provider import provider_keys, url_key
 from pipeline.features.structure import as_entries
 from pipeline.schema import TARGET
@@ -37,22 +37,48 @@ QUALITY_RANGE: tuple[float, float] = (11.0, 189.0)
 
 # ---- estimator ------------------------------------------------------------------------------
 class ClippedRegressor(RegressorMixin, BaseEstimator):
-    """Wrap a regressor and clip predictions to the scale of ``quality``."""
+    """Wrap a regressor: optionally learn a correction to an anchor column; clip to the scale.
+
+    With ``anchor_index`` set, the inner estimator fits ``y - X[:, anchor_index]`` and the
+    prediction is anchor + correction. The anchor is the provider step's rule-like prediction,
+    so a regularised correction falls back to it where the data say little (a new site).
+    """
 
     def __init__(
-        self, estimator: Any, low: float = QUALITY_RANGE[0], high: float = QUALITY_RANGE[1]
+        self,
+        estimator: Any,
+        low: float = QUALITY_RANGE[0],
+        high: float = QUALITY_RANGE[1],
+        anchor_index: int | None = None,
     ) -> None:
         self.estimator = estimator
         self.low = low
         self.high = high
+        self.anchor_index = anchor_index
+
+    def _anchor(self, X: Any) -> np.ndarray | float:
+        if self.anchor_index is None:
+            return 0.0
+        col = X[:, self.anchor_index]
+        col = col.toarray() if hasattr(col, "toarray") else np.asarray(col)
+        return np.asarray(col, dtype=float).ravel()
+
+    def _rest(self, X: Any) -> Any:
+        """The correction never sees the anchor itself (no raw-unit column to extrapolate)."""
+        if self.anchor_index is None:
+            return X
+        keep = [i for i in range(X.shape[1]) if i != self.anchor_index]
+        return X[:, keep]
 
     def fit(self, X: Any, y: Any) -> ClippedRegressor:
-        self.estimator_ = clone(self.estimator).fit(X, y)
+        target = np.asarray(y, dtype=float) - self._anchor(X)
+        self.estimator_ = clone(self.estimator).fit(self._rest(X), target)
         return self
 
     def predict(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "estimator_")
-        return np.clip(self.estimator_.predict(X), self.low, self.high)
+        pred = self.estimator_.predict(self._rest(X)) + self._anchor(X)
+        return np.clip(pred, self.low, self.high)
 
 
 def _regressor(kind: str, seed: int) -> Any:
@@ -85,7 +111,7 @@ def _regressor(kind: str, seed: int) -> Any:
             verbose=-1,
         )
     if kind == "ridge":
-        return Ridge(alpha=1.0)
+        return RidgeCV(alphas=np.logspace(-2, 3, 11))
     raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
 
 
@@ -94,7 +120,8 @@ def make_model(kind: str = DEFAULT_KIND, seed: int = 0, use_related: bool = True
     features = build_features(
         "linear" if kind == "ridge" else "tree", seed=seed, use_related=use_related
     )
-    return Pipeline([*features.steps, ("regressor", ClippedRegressor(_regressor(kind, seed)))])
+    final = ClippedRegressor(_regressor(kind, seed), anchor_index=ANCHOR_INDEX)
+    return Pipeline([*features.steps, ("regressor", final)])
 
 
 def training_rows(frame: pd.DataFrame) -> pd.DataFrame:

@@ -15,7 +15,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
 from pipeline.features.provider import PROVIDER_COLUMNS, ProviderPrior
@@ -26,6 +26,11 @@ from pipeline.schema import NEVER_FEATURES
 
 TEXT_INPUT: tuple[str, ...] = ("title", "excerpt", "body", "topics")
 TIME_INPUT: tuple[str, ...] = ("published_at",)
+# Standardised features are clipped to +-CLIP_Z so a value never seen in training (a new
+# site, a rare flag) cannot push a linear model far outside the scale.
+CLIP_Z = 10.0
+ANCHOR_INDEX = 0  # position of provider__prior_expected in the feature matrix
+PRIOR_CLIP_Z = 3.0  # priors of an unseen site sit far out: keep their pull small
 
 
 class TargetLeakError(ValueError):
@@ -63,6 +68,36 @@ class TargetSideGuard(TransformerMixin, BaseEstimator):
         return np.asarray(self.kept_, dtype=object)
 
 
+class ScaleAfterAnchor(TransformerMixin, BaseEstimator):
+    """Median-impute every column; standardise and clip all but the first (the anchor)."""
+
+    def fit(self, X: np.ndarray, y: object = None) -> ScaleAfterAnchor:
+        X = np.asarray(X, dtype=float)
+        self.n_features_in_ = X.shape[1]
+        with np.errstate(all="ignore"):
+            med = np.nanmedian(X, axis=0) if len(X) else np.zeros(X.shape[1])
+        self.median_ = np.where(np.isnan(med), 0.0, med)
+        filled = np.where(np.isnan(X), self.median_, X)
+        self.mean_ = filled.mean(axis=0) if len(X) else np.zeros(X.shape[1])
+        sd = filled.std(axis=0) if len(X) else np.ones(X.shape[1])
+        self.scale_ = np.where(sd > 0, sd, 1.0)
+        self.mean_[0], self.scale_[0] = 0.0, 1.0
+        return self
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        check_is_fitted(self, "scale_")
+        X = np.asarray(X, dtype=float)
+        Z = (np.where(np.isnan(X), self.median_, X) - self.mean_) / self.scale_
+        Z[:, 1:] = np.clip(Z[:, 1:], -PRIOR_CLIP_Z, PRIOR_CLIP_Z)
+        return Z
+
+    def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
+        check_is_fitted(self, "scale_")
+        if input_features is None:
+            return np.asarray([f"x{i}" for i in range(self.n_features_in_)], dtype=object)
+        return np.asarray(list(input_features), dtype=object)
+
+
 def input_columns(kind: str = "tree") -> list[str]:
     """The frame columns a model of ``kind`` reads (for docs, tests, permutation groups)."""
     cols = [*TEXT_INPUT, *PROVIDER_COLUMNS, *STRUCTURE_COLUMNS, *TIME_INPUT]
@@ -77,21 +112,32 @@ def build_features(kind: str = "tree", seed: int = 0, use_related: bool = True) 
     """
     if kind not in ("tree", "linear"):
         raise ValueError(f"kind must be 'tree' or 'linear', not {kind!r}")
+    # The provider step comes first so its first output, ``prior_expected`` (the rule-like
+    # prediction: structure terms priced by a ridge + the provider's level), is column 0:
+    # the anchor the final regressor corrects (ANCHOR_INDEX).
     dense = [
-        ("text", TextStats(), list(TEXT_INPUT)),
         (
             "provider",
             ProviderPrior(use_related=use_related, random_state=seed),
             list(PROVIDER_COLUMNS),
         ),
+        ("text", TextStats(), list(TEXT_INPUT)),
         ("structure", StructureFeatures(), list(STRUCTURE_COLUMNS)),
         ("time", TimeFeatures(), list(TIME_INPUT)),
     ]
     if kind == "linear":
         prep = make_pipeline(
-            SimpleImputer(strategy="median", keep_empty_features=True), StandardScaler()
+            SimpleImputer(strategy="median", keep_empty_features=True),
+            StandardScaler(),
+            FunctionTransformer(
+                np.clip, kw_args={"a_min": -CLIP_Z, "a_max": CLIP_Z}, feature_names_out="one-to-one"
+            ),
         )
-        dense = [(n, make_pipeline(t, prep), c) for n, t, c in dense]
+        # the anchor (first provider output) stays in quality units; the rest is scaled
+        dense = [
+            (n, make_pipeline(t, ScaleAfterAnchor() if n == "provider" else prep), c)
+            for n, t, c in dense
+        ]
         dense.append(("tfidf", make_tfidf(), ["title", "excerpt"]))
     for _, _, cols in dense:
         check_no_target_side(cols)

@@ -269,9 +269,9 @@ class ProviderPrior(TransformerMixin, BaseEstimator):
         topics_all = _as_topics(X["topics"]) if "topics" in X.columns else [[] for _ in records]
         rows = []
         for i, rec in enumerate(records):
+            feats: list[float] = [np.nan]  # prior_expected, filled below (kept first: the anchor)
             p = parse_provider(rec.get("provider_name"), rec.get("provider_domain"))
             s = np.asarray(structure_terms(rec, topics_all[i]), dtype=float)
-            feats: list[float] = []
             best = np.nan
             for key, val in (
                 ("domain", p["domain"]),
@@ -292,7 +292,8 @@ class ProviderPrior(TransformerMixin, BaseEstimator):
                 else:
                     feats += [glob, 0.0, raw_glob, np.nan]
             level = glob if np.isnan(best) else best
-            feats += [float(s @ beta + level), level, float(bool(p["syndicated"]))]
+            feats[0] = float(s @ beta + level)
+            feats += [level, float(bool(p["syndicated"]))]
             feats += [
                 float(p["domain"] != "" and url_domain(rec.get("url")) not in ("", p["domain"]))
             ]
@@ -304,10 +305,10 @@ class ProviderPrior(TransformerMixin, BaseEstimator):
         return self._encode(X, self.state_)
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
-        names: list[str] = []
+        names: list[str] = ["prior_expected"]
         for key in ("domain", "origin", "tld"):
             names += [f"prior_{key}", f"prior_{key}_log_n", f"prior_{key}_raw", f"prior_{key}_std"]
-        names += ["prior_expected", "prior_level", "provider_syndicated", "url_off_provider"]
+        names += ["prior_level", "provider_syndicated", "url_off_provider"]
         return np.asarray(names, dtype=object)
 
 
