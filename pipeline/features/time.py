@@ -47,7 +47,7 @@ class TimeFeatures(TransformerMixin, BaseEstimator):
             [
                 ts.dt.year.astype(float),
                 ts.dt.month.astype(float),
-                ts.dt.weekday.astype(float),
+                ts.dt.day_of_week.astype(float),
                 ts.dt.hour.astype(float),
                 (ts - _EPOCH).dt.total_seconds().astype(float) / 86400.0,
                 (self.reference_ - ts).dt.total_seconds().astype(float) / 86400.0,

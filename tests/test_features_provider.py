@@ -1,0 +1,128 @@
+"""Provider step: normalisation, syndication, TLD, and the cross-fitted prior."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipeline.features.provider import (
+    ProviderPrior,
+    normalise_domain,
+    normalise_name,
+    parse_provider,
+    top_level_domain,
+    url_key,
+)
+
+TIERS = {"alpha.com": 0.0, "beta.co.uk": 40.0, "gamma.net": 90.0}
+
+
+def test_normalisation_and_tld() -> None:
+    assert normalise_domain("https://WWW.GameRant.com/x?y=1") == "gamerant.com"
+    assert normalise_domain(None) == ""
+    assert normalise_name("GamesRadar+") == normalise_name("gamesradar.com") == "gamesradar"
+    assert top_level_domain("bbc.co.uk") == "co.uk"
+    assert top_level_domain("ign.com") == "com"
+    assert url_key("https://www.a.com/x/?utm=1") == url_key("http://a.com/x") == "a.com/x"
+
+
+def test_syndication_is_parsed() -> None:
+    p = parse_provider("GameRant on MSN.com", "msn.com")
+    assert p == {"origin": "gamerant", "carrier": "msn.com", "domain": "msn.com", "syndicated": "1"}
+    p = parse_provider("Game Rant on MSN", "www.msn.com")
+    assert p["origin"] == "gamerant" and p["carrier"] == "msn.com"
+    assert parse_provider("IGN", "ign.com")["syndicated"] == ""
+
+
+def _record(i: int, domain: str, image: bool, related: list | None = None) -> dict:
+    return {
+        "provider_name": domain.split(".")[0].title(),
+        "provider_domain": domain,
+        "url": f"https://{domain}/story-{i}",
+        "type": "article",
+        "image_count": int(image),
+        "amp_url": None,
+        "cdn_amp_url": None,
+        "web_url": f"https://{domain}/story-{i}",
+        "title": f"Story {i}",
+        "topics": [],
+        "related": related or [],
+    }
+
+
+def _quality(domain: str, image: bool) -> float:
+    return 67.0 + 20.0 * image + TIERS[domain]
+
+
+def _frame(n: int = 40) -> tuple[pd.DataFrame, np.ndarray]:
+    rows, y = [], []
+    for i in range(n):
+        domain = ("alpha.com", "beta.co.uk")[i % 2]
+        image = i % 3 != 0
+        # gamma.net is never a record: it only appears in related entries
+        rel = [
+            {
+                "provider_name": "Gamma",
+                "provider_domain": "gamma.net",
+                "url": f"https://gamma.net/r{i}",
+                "type": "article",
+                "image_count": int(i % 2),
+                "title": f"Related {i}",
+                "quality": _quality("gamma.net", bool(i % 2)),
+            }
+        ]
+        rows.append(_record(i, domain, image, rel))
+        y.append(_quality(domain, image))
+    return pd.DataFrame(rows), np.asarray(y)
+
+
+def test_prior_is_structure_adjusted_and_learns_from_related_entries() -> None:
+    X, y = _frame()
+    step = ProviderPrior(smoothing=0.1, alpha=0.01).fit(X, y)
+    assert step.structure_coef_["has_image"] == pytest.approx(20.0, abs=0.5)
+    new = pd.DataFrame(
+        [
+            _record(100, "gamma.net", True),
+            _record(101, "gamma.net", False),
+            _record(102, "alpha.com", True),
+        ]
+    )
+    out = pd.DataFrame(step.transform(new), columns=step.get_feature_names_out())
+    # an image-less gamma article is worth about 67 + 90 although no record came from gamma
+    assert out.loc[1, "prior_expected"] == pytest.approx(157.0, abs=2.0)
+    assert out.loc[0, "prior_expected"] - out.loc[1, "prior_expected"] == pytest.approx(20, abs=1)
+    assert out.loc[2, "prior_expected"] == pytest.approx(87.0, abs=2.0)
+    assert out.loc[0, "prior_domain_log_n"] > 0
+
+
+def test_without_related_entries_an_unseen_provider_gets_the_global_level() -> None:
+    X, y = _frame()
+    step = ProviderPrior(use_related=False).fit(X, y)
+    out = pd.DataFrame(
+        step.transform(pd.DataFrame([_record(100, "gamma.net", False)])),
+        columns=step.get_feature_names_out(),
+    )
+    assert out.loc[0, "prior_domain_log_n"] == 0
+    assert out.loc[0, "prior_expected"] < 120
+
+
+def test_fit_transform_is_cross_fitted() -> None:
+    X, y = _frame()
+    step = ProviderPrior(use_related=False, random_state=0)
+    oof = step.fit_transform(X, y)
+    full = step.transform(X)
+    assert oof.shape == full.shape
+    assert not np.allclose(oof, full)  # each row's prior comes from the other folds
+    # a single-record provider gets no information about itself from its own target
+    X1 = pd.concat([X, pd.DataFrame([_record(999, "solo.org", False)])], ignore_index=True)
+    y1 = np.append(y, 180.0)
+    names = list(step.get_feature_names_out())
+    solo = ProviderPrior(use_related=False).fit_transform(X1, y1)[-1]
+    assert solo[names.index("prior_domain_log_n")] == 0
+
+
+def test_prior_needs_y() -> None:
+    X, _ = _frame(6)
+    with pytest.raises(ValueError):
+        ProviderPrior().fit(X)
