@@ -11,7 +11,7 @@ from pipeline.cli._app import app
 from pipeline.cli._common import EXIT_BAD_INPUT, EXIT_OK, fail, print_error
 from pipeline.errors import LoadError, StrictModeError
 from pipeline.frame import load_records
-from pipeline.outputs import OutputError, TableWriter, write_errors
+from pipeline.outputs import OutputError, TableWriter, format_of, write_errors
 
 PathsArg = Annotated[
     list[str],
@@ -57,6 +57,13 @@ def load_command(
     """
     if duplicates not in {"mark", "drop", "keep"}:
         raise fail(f"--duplicates must be mark, drop or keep, not {duplicates!r}")
+    if errors_file is not None:  # refuse a bad --errors path now, not after a long load
+        try:
+            format_of(errors_file)
+        except OutputError as exc:
+            raise fail(str(exc)) from None
+        if not errors_file.parent.is_dir():
+            raise fail(f"{errors_file}: folder {errors_file.parent} does not exist")
     try:
         writer = TableWriter(out)
     except OutputError as exc:
@@ -92,4 +99,7 @@ def load_command(
 
 def _write_errors(path: Path | None, errors: list[LoadError]) -> None:
     if path is not None:
-        write_errors(path, errors)
+        try:
+            write_errors(path, errors)
+        except (OutputError, OSError) as exc:
+            raise fail(f"cannot write the error report: {exc}") from None
