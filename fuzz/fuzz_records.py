@@ -118,9 +118,17 @@ def _edit(payload: bytes) -> None:
     again = _writeback.edit_front_matter(new, "quality_pred", value)
     if again is not None:
         raise InvariantError("a second identical edit changed the file again")
-    head, _, _ = data.partition(b"\n")
-    if not new.startswith(data[: len(head)]):
+    opening = data.removeprefix(_writeback.BOM).splitlines(keepends=True)[0]
+    if not new.removeprefix(_writeback.BOM).startswith(opening):  # \r alone ends a line too
         raise InvariantError("the opening line changed")
+    if new.startswith(_writeback.BOM) != data.startswith(_writeback.BOM):
+        raise InvariantError("the BOM was added or dropped")
+    lines = data.removeprefix(_writeback.BOM).splitlines(keepends=True)
+    close = next(i for i in range(1, len(lines)) if lines[i].rstrip() == b"---")
+    if not new.endswith(b"".join(lines[close:])):
+        raise InvariantError("bytes after the front matter changed")
+    if len(new.splitlines()) - len(data.splitlines()) not in (0, 1):
+        raise InvariantError("more than one line was added")
 
 
 def run_one(data: bytes) -> None:

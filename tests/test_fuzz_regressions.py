@@ -18,6 +18,12 @@ abort the whole load instead of becoming an error entry):
   archive) the seek raised ``ValueError``.
 * ``zip_empty_member_name``: a member with an empty file name made ``ZipInfo.is_dir()`` raise
   ``IndexError``.
+
+And one false alarm of the harness, kept because the case is worth pinning down:
+
+* ``edit_cr_only_line_endings``: a file whose lines end in a lone ``\r`` (old Mac style). The
+  harness assumed ``\n`` line ends; write-back is right to treat ``\r`` as a line end (as the
+  loader and YAML do): the field goes on a line of its own ending in ``\r``.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ from pipeline.frame import load_records
 from pipeline.limits import Limits
 from pipeline.schema import COLUMNS
 from pipeline.sources import Source, _archive_sources
+from pipeline.writeback import edit_front_matter
 
 ROOT = Path(__file__).resolve().parent.parent
 REGRESSIONS = sorted((ROOT / "fuzz" / "regressions").glob("*.bin"))
@@ -167,3 +174,13 @@ def test_fuzzer_crash_inputs_pass_the_harness(monkeypatch: pytest.MonkeyPatch) -
     harness = importlib.import_module("fuzz_records")
     for path in REGRESSIONS:
         harness.run_one(path.read_bytes())
+
+
+def test_write_back_into_cr_only_file(tmp_path: Path) -> None:
+    """Lone-CR line ends: one line added with a CR end, the rest byte-identical, still loads."""
+    data = b'---\rtitle: "t"\rquality: 5\r---\rbody\r'
+    new = edit_front_matter(data, "quality_pred", 7)
+    assert new == b'---\rtitle: "t"\rquality: 5\rquality_pred: 7\r---\rbody\r'
+    (tmp_path / "x.md").write_bytes(new)
+    frame = load_records([str(tmp_path)]).frame
+    assert frame["title"].tolist() == ["t"] and frame["quality"].tolist() == [5]
