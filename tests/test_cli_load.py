@@ -175,3 +175,31 @@ def test_real_process_strict_stdin(tmp_path):
     ]
     assert bad.stdout == ""
     assert listing(tmp_path) == []
+
+
+@pytest.mark.parametrize("name", ["errors.txt", "no/errors.jsonl"])
+def test_bad_errors_path_is_refused_before_loading(runner, tmp_path, inputs, name):
+    out = tmp_path / "out.csv"
+    before = listing(tmp_path)
+    result = runner.invoke(
+        app, ["load", str(inputs), "-o", str(out), "--errors", str(tmp_path / name)]
+    )
+    assert result.exit_code == 2
+    assert len(_lines(result.stderr)) == 1
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert listing(tmp_path) == before
+
+
+def test_a_crash_during_loading_leaves_no_temp_file(runner, tmp_path, inputs, monkeypatch):
+    import pipeline.cli._load as load_module
+
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(load_module, "load_records", crash)
+    out = tmp_path / "out.parquet"
+    before = listing(tmp_path)
+    result = runner.invoke(app, ["load", str(inputs), "-o", str(out)])
+    assert result.exit_code != 0
+    assert listing(tmp_path) == before

@@ -410,3 +410,23 @@ def test_yaml_header_helper_round_trips():
     for entry in parsed["related"]:
         entry["publishedDateTime"] = entry["publishedDateTime"].isoformat().replace("+00:00", "Z")
     assert parsed == record
+
+
+@pytest.mark.parametrize("backend", ["auto", "pyyaml"])
+def test_quoted_date_like_strings_stay_text(tmp_path, backend):
+    header = (
+        'title: "2021-05-10"\n'
+        "excerpt: '2021-05-10T07:01:00Z'\n"
+        'topics: ["2024-1-1"]\n'
+        "publishedDateTime: 2021-05-10T07:01:00Z\n"
+    )
+    result = _load(write(tmp_path / "a.md", _fm(header)), yaml_backend=backend)
+    assert result.ok, result.errors
+    row = result.frame.iloc[0]
+    assert (row["title"], row["excerpt"], row["topics"]) == (
+        "2021-05-10",
+        "2021-05-10T07:01:00Z",
+        ["2024-1-1"],
+    )
+    # the unquoted publication time is still a time
+    assert row["published_at"] == pd.Timestamp("2021-05-10 07:01:00", tz="UTC")
