@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -155,12 +157,12 @@ show(plots.quality_by_structure(scored), "quality_by_structure")
 # have images or AMP pages, which is why the model learns them jointly with the provider.
 
 # %% [markdown]
-# ## 5. Related entries: more providers, more observations
+# ## 5. Related entries: more providers, more observations?
 #
 # Each record may list `related` articles, many of them scored. Loaded with
 # `expand_related=True`, each scored related entry becomes a row of its own (`is_related`,
-# with its parent's id). They can tell the model about providers the main records never show
-# (those providers would otherwise be unknown) and add observations for rare providers.
+# with its parent's id). They could tell the model about providers the main records never
+# show, and add observations for rare ones -- unless they are the same articles again.
 
 # %%
 expanded = load_records(str(RECORDS), expand_related=True).frame
@@ -169,22 +171,29 @@ related = expanded.loc[
     & expanded["quality"].notna()
     & ~expanded["is_duplicate"].fillna(False)
 ]
+main_urls = set(expanded.loc[~expanded["is_related"].fillna(False), "url_key"].dropna())
+related_is_main = related["url_key"].isin(main_urls)  # the same article as a main record
 main_providers, related_providers = provider_keys(scored), provider_keys(related)
 only_related = sorted(set(related_providers) - set(main_providers))
 print(
-    f"{len(related):,} distinct scored related entries; "
-    f"{len(set(related_providers)):,} providers among them, "
+    f"{len(related):,} distinct scored related entries, {int(related_is_main.sum()):,} of them "
+    f"main records too; {len(set(related_providers)):,} providers among them, "
     f"{len(only_related)} seen only there: {only_related[:10]}"
 )
-show(plots.provider_coverage(main_providers, related_providers, top=20), "provider_coverage")
+show(
+    plots.provider_coverage(main_providers, related_providers, related_is_main, top=15),
+    "provider_coverage",
+)
 
 # %% [markdown]
-# **Reading.** On the shared corpus the related entries bring **no new provider** (every
-# provider they mention also has main records) but they multiply the observations of rare
-# ones: providers with one or two main records get several more from related lists. That
-# is why the provider prior in `pipeline.features.provider` learns from related entries too
-# (and why evaluation strips a test article's own entry from the training lists). On other
-# folders the left panel may show related-only providers -- the cases where this matters most.
+# **Reading.** On the shared corpus the related entries bring **no new provider** (left: every
+# provider they mention also has main records; 39 providers appear only in main records).
+# And most of them are **not new articles** (middle): about three in four are copies of a
+# main record, with the same quality; the new articles come from a couple of providers (right,
+# green). So related entries add little information here -- but they are a leak: a test
+# article's score can come back through another record's related list, which is why
+# `evaluate` keeps test records' lists out of training and offers `strict_related=True`. On
+# other folders the left panel may show related-only providers, where they help most.
 
 # %% [markdown]
 # ## 6. How good is the model? Each protocol, against the baselines

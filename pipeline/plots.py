@@ -195,56 +195,95 @@ def quality_by_structure(frame: pd.DataFrame, title: str = "Quality by structure
 def provider_coverage(
     main_providers: Sequence[str] | pd.Series,
     related_providers: Sequence[str] | pd.Series,
-    top: int = 20,
-    title: str = "Provider coverage: main records vs related entries",
+    related_is_main: Sequence[bool] | pd.Series | None = None,
+    top: int = 15,
+    title: str = "What related entries add",
 ) -> Figure:
-    """What scored related entries add: new providers, and more observations per provider.
+    """What scored related entries add: new providers, new articles, observations per provider.
 
-    Left: providers seen only in main records, in both, or only in related entries (the
-    related-only ones would be unknown to a model trained on main records alone). Right: for
-    the providers with the fewest main records among those related entries touch, how many
-    observations each source contributes -- where the provider prior gains the most.
+    Left: distinct providers seen only in main records, in both, or only in related entries
+    (related-only providers would be unknown to a model trained on main records alone).
+    Middle (when ``related_is_main`` is given): related entries that are the same article as
+    a main record (a copy: no new information, and a leak if it crosses a train/test split)
+    against genuinely new articles. Right: the providers with the most related entries, with
+    their main records, related copies and related new articles stacked.
     """
-    main = pd.Series(main_providers, dtype=object).dropna()
-    related = pd.Series(related_providers, dtype=object).dropna()
-    figure = new_figure(12.0, 5.5)
-    if main.empty and related.empty:
+    main = pd.Series(main_providers, dtype=object).reset_index(drop=True)
+    related = pd.Series(related_providers, dtype=object).reset_index(drop=True)
+    if related_is_main is None:
+        copies = pd.Series(False, index=related.index)
+    else:
+        copies = pd.Series(related_is_main, dtype=object).reset_index(drop=True)
+        copies = copies.fillna(False).astype(bool)
+    figure = new_figure(14.0, 5.8)
+    if main.dropna().empty and related.dropna().empty:
         return _empty(figure, title, "no providers")
-    seen_main, seen_related = set(main), set(related)
+    seen_main, seen_related = set(main.dropna()), set(related.dropna())
     kinds = {
         "main only": len(seen_main - seen_related),
         "both": len(seen_main & seen_related),
         "related only": len(seen_related - seen_main),
     }
-    left, right = figure.subplots(1, 2, width_ratios=[1, 2])
+    with_copies = related_is_main is not None
+    ratios = [1.0, 1.0, 2.6] if with_copies else [1.0, 2.6]
+    axes = figure.subplots(1, len(ratios), width_ratios=ratios)
+    left, right = axes[0], axes[-1]
     bars = left.bar(list(kinds), list(kinds.values()), color=["#1f77b4", "#9467bd", "#2ca02c"])
     left.bar_label(bars, labels=[f"{v:,}" for v in kinds.values()])
     left.set_ylabel("distinct providers (count)")
-    left.yaxis.set_major_locator(MaxNLocator(integer=True))
     left.set_xlabel("where the provider is seen")
-    left.set_title(f"{len(seen_main | seen_related):,} providers in all")
+    left.yaxis.set_major_locator(MaxNLocator(integer=True))
+    left.set_title(f"{len(seen_main | seen_related):,} providers in all", fontsize=10)
+    if with_copies:
+        middle = axes[1]
+        split = {"copy of a\nmain record": int(copies.sum()), "new\narticle": int((~copies).sum())}
+        bars = middle.bar(list(split), list(split.values()), color=["#bcbd22", "#2ca02c"])
+        middle.bar_label(bars, labels=[f"{v:,}" for v in split.values()])
+        middle.set_ylabel("distinct scored related entries (count)")
+        middle.set_xlabel("related entry is ...")
+        middle.set_title(f"{len(related):,} related entries", fontsize=10)
 
-    counts = pd.DataFrame({"main": main.value_counts(), "related": related.value_counts()}).fillna(
-        0
+    counts = pd.DataFrame(
+        {
+            "main": main.value_counts(),
+            "copy": related[copies.to_numpy()].value_counts(),
+            "new": related[~copies.to_numpy()].value_counts(),
+        }
+    ).fillna(0)
+    counts["related"] = counts["copy"] + counts["new"]
+    shown = (
+        counts.loc[counts["related"] > 0]
+        .sort_values(["related", "new"], ascending=False)
+        .head(top)
+        .iloc[::-1]
     )
-    touched = counts.loc[counts["related"] > 0].sort_values(["main", "related"], ascending=[1, 0])
-    shown = touched.head(top).iloc[::-1]
     if shown.empty:
         right.text(0.5, 0.5, "no related entries", ha="center", transform=right.transAxes)
         right.set_axis_off()
     else:
         y = np.arange(len(shown))
-        right.barh(y, shown["main"], color="#1f77b4", label="main records")
-        right.barh(y, shown["related"], left=shown["main"], color="#2ca02c", label="related")
+        parts = (
+            ("main", "main records", "#1f77b4"),
+            ("copy", "related: copy of a main record", "#bcbd22"),
+            ("new", "related: new article", "#2ca02c"),
+        )
+        start = np.zeros(len(shown))
+        for column, label, color in parts:
+            if column == "copy" and not with_copies:
+                continue
+            right.barh(y, shown[column], left=start, color=color, label=label)
+            start = start + shown[column].to_numpy()
         right.set_yticks(y, [str(p) for p in shown.index], fontsize=8)
-        for yi, (m, r) in enumerate(zip(shown["main"], shown["related"], strict=True)):
-            right.text(m + r, yi, f" {int(m)} + {int(r)}", va="center", fontsize=8)
-        right.set_xlim(0, 1.2 * float((shown["main"] + shown["related"]).max()))
-        right.set_xlabel("scored observations (count): main + related")
+        for yi, row in enumerate(shown.itertuples()):
+            numbers = (row.main, row.copy, row.new) if with_copies else (row.main, row.new)
+            text = " " + " + ".join(str(int(v)) for v in numbers)
+            right.text(start[yi], yi, text, va="center", fontsize=8)
+        right.set_xlim(0, 1.25 * float(start.max()))
+        right.set_xlabel("scored observations (count)")
         right.set_ylabel("provider domain")
-        right.set_title(f"{len(shown)} providers with the fewest main records")
-        right.legend(loc="lower right")
-    figure.suptitle(f"{title} ({len(main):,} main, {len(related):,} related observations)")
+        right.set_title(f"{len(shown)} providers with the most related entries", fontsize=10)
+        right.legend(loc="lower right", fontsize=8)
+    figure.suptitle(f"{title}: {len(main):,} main records, {len(related):,} scored related entries")
     return figure
 
 

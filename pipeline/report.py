@@ -115,12 +115,14 @@ def _reading(results: Mapping[str, EvaluationResult]) -> list[str]:
         model = result.metrics["model"]["mae"]
         baselines = {k: result.metrics[k]["mae"] for k in ("global_mean", "provider_mean")}
         best = min(baselines, key=lambda k: baselines[k])
-        gain = 1 - model / baselines[best] if baselines[best] else float("nan")
-        verdict = "better than" if model < baselines[best] else "NOT better than"
+        change = model / baselines[best] - 1 if baselines[best] else float("nan")
+        verdict = (
+            f"{-change:.0%} lower than" if model < baselines[best] else f"{change:.0%} higher than"
+        )
         lines.append(
             f"- **{name}**: model MAE {model:.2f} vs {best.replace('_', ' ')} "
             f"{baselines[best]:.2f} on {int(result.metrics['model']['n']):,} test records "
-            f"— {verdict} the best baseline ({gain:+.0%})."
+            f"— {verdict} the best baseline."
         )
     return lines
 

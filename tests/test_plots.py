@@ -62,7 +62,11 @@ def test_data_charts_are_titled_labelled_and_counted(
         "distribution": plots.quality_distribution(scored["quality"]),
         "provider": plots.quality_by_provider(provider_keys(scored), scored["quality"], top=3),
         "structure": plots.quality_by_structure(scored),
-        "coverage": plots.provider_coverage(provider_keys(scored), provider_keys(related)),
+        "coverage": plots.provider_coverage(
+            provider_keys(scored),
+            provider_keys(related),
+            related["url_key"].isin(set(scored["url_key"])),
+        ),
     }
     for name, figure in charts.items():
         assert_readable(figure)
@@ -71,9 +75,18 @@ def test_data_charts_are_titled_labelled_and_counted(
     assert f"n = {len(scored):,} scored records" in " ".join(titles(charts["distribution"]))
     provider_ticks = [t.get_text() for t in charts["provider"].axes[0].get_yticklabels()]
     assert len(provider_ticks) == 3 and all("(n=" in t for t in provider_ticks)
-    assert "2" in [t.get_text() for t in charts["coverage"].axes[0].texts] or any(
-        "related only" in t.get_text() for t in charts["coverage"].axes[0].get_xticklabels()
+    # providers by where they are seen; related entries copy vs new; per-provider stacks
+    coverage = charts["coverage"]
+    assert len(coverage.axes) == 3
+    seen = dict(
+        zip(
+            [t.get_text() for t in coverage.axes[0].get_xticklabels()],
+            [t.get_text() for t in coverage.axes[0].texts],
+            strict=True,
+        )
     )
+    assert seen["related only"] == "2"  # the two providers only related entries mention
+    assert len(plots.provider_coverage(["a.com"], ["a.com", "b.com"]).axes) == 2
 
 
 def test_model_charts_are_titled_and_labelled(frame: pd.DataFrame, results: dict) -> None:
