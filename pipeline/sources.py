@@ -335,13 +335,25 @@ def _tar_members(
     budget = _ArchiveBudget(name, limits)
     with tarfile.open(name=None if fileobj else path, fileobj=fileobj, mode="r:*") as archive:
         for info in archive:
+            # Every entry counts, directories and links too: tarfile keeps each one it has
+            # read, so a stream of empty entries would otherwise grow memory without bound.
+            if (stop := budget.take_member()) is not None:
+                yield stop
+                return
             if not info.isfile():
                 if info.issym() or info.islnk():
                     yield LoadError(f"{name}::{info.name}", "link member refused")
                 continue
-            if (stop := budget.take_member()) is not None:
-                yield stop
-                return
+            if kind_of(info.name)[0] is None or _unsafe_member_name(info.name):
+                # Not read, but a compressed tar must still inflate it to reach the next
+                # member: count it, or a .tgz could make us inflate gigabytes of junk.
+                budget.spend(info.size)
+                if budget.inflated > limits.max_archive_bytes:
+                    yield LoadError(
+                        name,
+                        f"archive inflates past {limits.max_archive_bytes} bytes; rest not read",
+                    )
+                    return
 
             def read(room: int, info: tarfile.TarInfo = info) -> bytes:
                 if info.size > room:
@@ -361,11 +373,11 @@ def _zip_members(
     budget = _ArchiveBudget(name, limits)
     with zipfile.ZipFile(fileobj) as archive:
         for info in archive.infolist():
-            if info.filename.endswith("/"):  # a directory (is_dir() fails on an empty name)
-                continue
-            if (stop := budget.take_member()) is not None:
+            if (stop := budget.take_member()) is not None:  # directories count too
                 yield stop
                 return
+            if info.filename.endswith("/"):  # a directory (is_dir() fails on an empty name)
+                continue
 
             def read(room: int, info: zipfile.ZipInfo = info) -> bytes:
                 with archive.open(info) as stream:  # inflates lazily: the cap stops a bomb
