@@ -442,3 +442,21 @@ def test_iter_sources_names_and_kinds(tmp_path):
     assert items[2].stdin and items[2].kind == "jsonl"
     assert isinstance(items[3], LoadError)
     assert read_bytes(items[0]) == md.read_bytes()
+
+
+def test_skipped_tgz_members_count_against_the_archive_cap(tmp_path):
+    junk = b"\0" * 3_000_000  # an unknown suffix: never read, but inflated to get past it
+    data = tar_bytes(
+        [
+            ("a.md", to_markdown(make_record(1))),
+            ("junk.bin", junk),
+            ("b.md", to_markdown(make_record(2))),
+        ],
+        mode="w:gz",
+    )
+    path = write(tmp_path / "junk.tgz", data)
+    assert path.stat().st_size < 50_000
+    result = _load(path, limits=Limits(max_archive_bytes=1_000_000))
+    assert_one_error(result.errors, path, "inflates past 1000000 bytes")
+    assert list(result.frame["source"]) == [f"{path}::a.md"]
+    assert _load(path).ok  # within the default caps all of it loads
