@@ -24,6 +24,7 @@ import json
 import os
 import re
 import string
+import tarfile
 import tempfile
 import zipfile
 from collections import Counter
@@ -655,3 +656,25 @@ def test_yaml_alias_caps(backend: str, uses: int) -> None:
     with folder({"bomb.md": bomb}) as root:
         result = load(root, limits=events, yaml_backend=backend)
         assert len(cap_errors(result, str(root / "bomb.md"))) == 1, result.errors
+
+
+@given(entries=st.integers(min_value=0, max_value=12), kind=st.sampled_from(["dir", "symlink"]))
+@settings(max_examples=20)
+def test_archive_member_cap_counts_every_entry(entries: int, kind: str) -> None:
+    """Directory and link entries count against the member cap (tar and zip), so an archive of
+    millions of empty entries is stopped and reported instead of walked without bound."""
+    limits = Limits(max_archive_members=5)
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for i in range(entries):
+            info = tarfile.TarInfo(f"e{i}" + ("/" if kind == "dir" else ".md"))
+            info.type = tarfile.DIRTYPE if kind == "dir" else tarfile.SYMTYPE
+            info.linkname = "" if kind == "dir" else "/etc/passwd"
+            archive.addfile(info)
+    dirs = zip_bytes({f"d{i}/": b"" for i in range(entries)})
+    with folder({"a.tgz": buffer.getvalue(), "b.zip": dirs}) as root:
+        result = load(root, limits=limits)
+        for name in ("a.tgz", "b.zip"):
+            stops = [e for e in result.errors if e.source == str(root / name)]
+            assert len(stops) == (1 if entries > 5 else 0), result.errors
+            assert all("more than 5 members" in e.reason for e in stops)
