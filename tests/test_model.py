@@ -188,8 +188,8 @@ def test_strip_test_articles_from_training_related_lists(frame: pd.DataFrame) ->
 
 
 def test_evaluate_is_deterministic(frame: pd.DataFrame) -> None:
-    a = M.evaluate(frame, "random", seed=3, kind="ridge").predictions
-    b = M.evaluate(frame, "random", seed=3, kind="ridge").predictions
+    a = M.evaluate(frame, "random", seed=3, kind="ridge", n_splits=2).predictions
+    b = M.evaluate(frame, "random", seed=3, kind="ridge", n_splits=2).predictions
     pd.testing.assert_frame_equal(a, b)
 
 

@@ -104,7 +104,9 @@ def input_columns(kind: str = "tree") -> list[str]:
     return list(dict.fromkeys(cols))
 
 
-def build_features(kind: str = "tree", seed: int = 0, use_related: bool = True) -> Pipeline:
+def build_features(
+    kind: str = "tree", seed: int = 0, use_related: bool = True, tfidf: bool = True
+) -> Pipeline:
     """Guard + ColumnTransformer of text, provider, structure and time steps.
 
     kind="tree": dense numeric features (trees handle NaN and scale themselves).
@@ -138,7 +140,8 @@ def build_features(kind: str = "tree", seed: int = 0, use_related: bool = True) 
             (n, make_pipeline(t, ScaleAfterAnchor() if n == "provider" else prep), c)
             for n, t, c in dense
         ]
-        dense.append(("tfidf", make_tfidf(), ["title", "excerpt"]))
+        if tfidf:
+            dense.append(("tfidf", make_tfidf(), ["title", "excerpt"]))
     for _, _, cols in dense:
         check_no_target_side(cols)
     ct = ColumnTransformer(

@@ -131,10 +131,12 @@ def structure_terms(
     ]
 
 
-def _observations(
-    X: pd.DataFrame, y: np.ndarray | None, use_related: bool, exclude_urls: set[str]
-) -> pd.DataFrame:
-    """Rows (domain, origin, tld, structure..., y) from records and their related entries."""
+def _observations(X: pd.DataFrame, y: np.ndarray | None, use_related: bool) -> pd.DataFrame:
+    """Rows (row, domain, origin, url_key, structure..., y) from records and related entries.
+
+    ``row`` is the position of the record the observation came from, so cross-fitting can
+    build this once and select the training rows of each fold.
+    """
     rows: list[list[object]] = []
     records = X.to_dict("records")
     topics_all = _as_topics(X["topics"]) if "topics" in X.columns else [[] for _ in records]
@@ -142,15 +144,8 @@ def _observations(
         topics = topics_all[i]
         if y is not None and not np.isnan(y[i]):
             p = parse_provider(rec.get("provider_name"), rec.get("provider_domain"))
-            rows.append(
-                [
-                    p["domain"],
-                    p["origin"],
-                    url_key(rec.get("url")),
-                    *structure_terms(rec, topics),
-                    float(y[i]),
-                ]
-            )
+            key = url_key(rec.get("url"))
+            rows.append([i, p["domain"], p["origin"], key, *structure_terms(rec, topics), y[i]])
         if not use_related:
             continue
         for e in as_entries(rec.get("related")):
@@ -158,12 +153,18 @@ def _observations(
             if _missing(q):
                 continue
             k = url_key(e.get("url") or e.get("web_url") or e.get("original_url"))
-            if k and k in exclude_urls:
-                continue
             p = parse_provider(e.get("provider_name"), e.get("provider_domain"))
-            rows.append([p["domain"], p["origin"], k, *structure_terms(e, topics), float(q)])  # type: ignore[arg-type]
-    cols = ["domain", "origin", "url_key", *PRIOR_STRUCTURE, "y"]
-    obs = pd.DataFrame(rows, columns=cols)
+            rows.append([i, p["domain"], p["origin"], k, *structure_terms(e, topics), float(q)])  # type: ignore[arg-type]
+    cols = ["row", "domain", "origin", "url_key", *PRIOR_STRUCTURE, "y"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def _select(obs: pd.DataFrame, rows: np.ndarray | None, exclude_urls: set[str]) -> pd.DataFrame:
+    """Observations of the given record rows, minus excluded articles, each article once."""
+    if rows is not None:
+        obs = obs[obs["row"].isin(rows)]
+    if exclude_urls:
+        obs = obs[~obs["url_key"].isin(exclude_urls)]
     # The same article is often both a record and someone's related entry: count it once.
     keyed = obs[obs["url_key"] != ""].drop_duplicates(["url_key", "domain", "y"])
     return pd.concat([keyed, obs[obs["url_key"] == ""]], ignore_index=True)
@@ -196,8 +197,7 @@ class ProviderPrior(TransformerMixin, BaseEstimator):
         self.random_state = random_state
 
     # ---- learning -------------------------------------------------------------------------
-    def _learn(self, X: pd.DataFrame, y: np.ndarray, exclude_urls: set[str]) -> dict[str, object]:
-        obs = _observations(X, y, self.use_related, exclude_urls)
+    def _learn(self, obs: pd.DataFrame) -> dict[str, object]:
         S = obs[list(PRIOR_STRUCTURE)].to_numpy(dtype=float)
         target = obs["y"].to_numpy(dtype=float)
         if len(obs) == 0:
@@ -237,16 +237,20 @@ class ProviderPrior(TransformerMixin, BaseEstimator):
 
     def fit(self, X: pd.DataFrame, y: object = None) -> ProviderPrior:
         yy = self._check_y(X, y)
+        return self._fit_observations(X, _observations(X, yy, self.use_related))
+
+    def _fit_observations(self, X: pd.DataFrame, obs: pd.DataFrame) -> ProviderPrior:
         self.n_features_in_ = X.shape[1]
         self.feature_names_in_ = np.asarray(list(X.columns), dtype=object)
-        self.state_ = self._learn(X, yy, set())
+        self.state_ = self._learn(_select(obs, None, set()))
         self.structure_coef_ = dict(zip(PRIOR_STRUCTURE, self.state_["beta"], strict=True))
         return self
 
     def fit_transform(self, X: pd.DataFrame, y: object = None, **fit_params: object) -> np.ndarray:
         """Fit on all rows, but return out-of-fold priors for the training rows themselves."""
-        self.fit(X, y)
         yy = self._check_y(X, y)
+        obs = _observations(X, yy, self.use_related)
+        self._fit_observations(X, obs)
         out = np.empty((len(X), len(self.get_feature_names_out())), dtype=float)
         n_splits = min(self.cv, len(X))
         if n_splits < 2:
@@ -255,7 +259,7 @@ class ProviderPrior(TransformerMixin, BaseEstimator):
         folds = KFold(n_splits=n_splits, shuffle=True, random_state=self.random_state)
         for train_idx, test_idx in folds.split(X):
             excl = {k for k in keys[test_idx] if k} if keys is not None else set()
-            state = self._learn(X.iloc[train_idx], yy[train_idx], excl)
+            state = self._learn(_select(obs, train_idx, excl))
             out[test_idx] = self._encode(X.iloc[test_idx], state)
         return out
 
