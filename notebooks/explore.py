@@ -89,7 +89,8 @@ print(f"{len(frame):,} records, {len(loaded.errors)} bad inputs skipped")
 for error in loaded.errors[:5]:
     print("  ", error)
 scored = training_rows(frame)  # scored, non-duplicate main records: what the model learns from
-print(f"{len(scored):,} scored and not duplicate; sites: {dict(frame['site'].value_counts())}")
+print(f"rows per site (folder): {dict(frame['site'].value_counts())}")
+print(f"{len(scored):,} scored, not duplicate: {dict(scored['site'].value_counts())}")
 
 schema = pd.DataFrame(
     {
@@ -106,10 +107,11 @@ show(plots.missing_values(frame), "missing_values")
 
 # %% [markdown]
 # **Reading.** Identity, text, time, provider and link columns are always there. The gaps are
-# structural, not errors: `parent_id` is set only for related-entry rows (none here),
-# `amp_url`/`cdn_amp_url` exist only for articles with an AMP page (about a quarter), `locale`
-# is often absent. `quality`, `heat` and `published` are missing for the JSON-feed pages,
-# which carry no score -- those rows are used for nothing but duplicate detection.
+# structural, not errors: `parent_id` is set only for related-entry rows (none in this load),
+# `amp_url`/`cdn_amp_url` exist only for articles with an AMP page (a quarter of them),
+# `locale` only in the JSON feed. `quality`/`published` are missing for about 37 % of rows:
+# the JSON-feed pages (which carry no score and twin Markdown records, so they are marked
+# duplicates) and some unscored records. Only scored, non-duplicate records are learned from.
 
 # %% [markdown]
 # ## 2. The target: `quality`
@@ -119,11 +121,11 @@ display(scored["quality"].describe().to_frame().T)
 show(plots.quality_distribution(scored["quality"]), "quality_distribution")
 
 # %% [markdown]
-# **Reading.** Quality is not a smooth score: most records sit on a few values (87 above all,
-# then 107, 67, 127, 147), 20 points apart -- the mark of an additive rule (a provider tier
-# plus fixed bonuses) rather than of human ratings. Mean and median are close to 90-100 on a
-# scale of 11-189. A model that learns the rule's terms can be very precise; one that does not
-# will be off by multiples of 20.
+# **Reading.** Quality is not a smooth score: records pile up on a few values (87 above all,
+# about 40 % of them; then 107, 67, 127, 147), 20 points apart -- the mark of an additive rule
+# (a provider tier plus fixed bonuses) rather than of human ratings. Median 87, mean ~95 on a
+# scale of 11-189, with a thin tail of low scores. A model that learns the rule's terms can
+# be very precise; one that does not will be off by multiples of 20.
 
 # %% [markdown]
 # ## 3. Quality by provider
@@ -138,11 +140,13 @@ print(
 show(plots.quality_by_provider(providers, scored["quality"], top=15), "quality_by_provider")
 
 # %% [markdown]
-# **Reading.** Providers differ by tiers, and within a provider the spread is narrow: most
-# boxes are a few points wide around their provider's level, with outliers 20 points away
-# (an article without an image, or with an AMP page). The provider is the first thing to know
-# about an article. The long tail matters too: many providers have only a handful of records,
-# so their level has to be estimated from little data (or borrowed, see section 5).
+# **Reading.** Providers sit on tiers (msn.com and pcgamesn.com around 87, comicbook.com 107,
+# ign.com and gamerant.com ~127, gamespot.com ~147, youtube.com 130-137) and within most
+# providers the spread is narrow, with outliers a whole step (~20 points) away: an article
+# without an image, or with an AMP page. The exception is microsoft.com (the `power-apps`
+# folder's main source), spread from 11 to 189. The provider is the first thing to know about
+# an article, but the tail is long: 55 of the 142 providers have a single scored record, so
+# their level must be estimated from little data.
 
 # %% [markdown]
 # ## 4. Quality by structure: image, AMP page, type
@@ -151,10 +155,11 @@ show(plots.quality_by_provider(providers, scored["quality"], top=15), "quality_b
 show(plots.quality_by_structure(scored), "quality_by_structure")
 
 # %% [markdown]
-# **Reading.** Articles with an image score higher than those without, and articles with an
-# AMP page higher than those without; videos and articles differ (YouTube sits on its own
-# tier). These are raw means: they mix the structure bonus with *which providers* tend to
-# have images or AMP pages, which is why the model learns them jointly with the provider.
+# **Reading.** Records with an image average ~98 against ~66 without; with an AMP page ~113
+# against ~90; videos ~133 against ~94 for articles. These are raw means: they mix the
+# structure bonus with *which providers* have images, AMP pages or videos (all videos are
+# YouTube's tier), so the model learns them jointly with the provider (section 8 shows what
+# is left for each once the provider is known).
 
 # %% [markdown]
 # ## 5. Related entries: more providers, more observations?
@@ -186,14 +191,14 @@ show(
 )
 
 # %% [markdown]
-# **Reading.** On the shared corpus the related entries bring **no new provider** (left: every
-# provider they mention also has main records; 39 providers appear only in main records).
-# And most of them are **not new articles** (middle): about three in four are copies of a
-# main record, with the same quality; the new articles come from a couple of providers (right,
-# green). So related entries add little information here -- but they are a leak: a test
-# article's score can come back through another record's related list, which is why
-# `evaluate` keeps test records' lists out of training and offers `strict_related=True`. On
-# other folders the left panel may show related-only providers, where they help most.
+# **Reading.** On the shared corpus the related entries bring **no new provider** (left: all
+# 103 providers they mention also have main records; 39 appear only in main records). And
+# most are **not new articles** (middle): 933 of 1,211 are a main record again, with the same
+# quality; the 278 new ones are almost all YouTube videos (right, green). So here they add
+# little information -- but they are a leak channel: a test article's score can come back
+# through another record's related list, which is why `evaluate` keeps test records' lists
+# out of training and offers `strict_related=True`. On other folders the left panel may show
+# related-only providers: the case where related entries help most.
 
 # %% [markdown]
 # ## 6. How good is the model? Each protocol, against the baselines
@@ -229,13 +234,14 @@ table.set_index(["protocol", "estimator"]).round(3)
 show(plots.metrics_by_protocol(table), "metrics_by_protocol")
 
 # %% [markdown]
-# **Reading.** Under `random` and `time` the model's error is a small fraction of the
-# provider-mean baseline's (around 2-3 points against 5-8): it has learned the structure
-# bonuses on top of the provider level. On *unseen providers* (`provider`) the provider-mean
-# baseline collapses to the global mean while the model stays far better -- the prior learned
-# from related entries and the structure terms carry over. Leaving a whole *site* out is the
-# hard case: trained on one topic folder, the model is worse than either baseline on the
-# other, so do not trust it on a new site without scored records from it.
+# **Reading.** Under `random` and `time` the model's MAE is ~2-3 points against 5.5-7.6 for
+# the provider-mean baseline and ~17-19 for the global mean: it has learned the structure
+# bonuses on top of the provider level, and it holds up on the newest 20 % of articles. On
+# *unseen providers* (`provider`) the provider-mean baseline collapses to the global mean
+# (~20) while the model stays near 6: what it learned about structure and headline form
+# carries over. Leaving a whole *site* out is the failure case: trained on `power-apps` only,
+# it predicts the `diablo4` records ~55 points too low -- worse than either baseline (~25). Do
+# not trust it on a new site without scored records from that site.
 
 # %%
 show(
@@ -244,10 +250,10 @@ show(
 )
 
 # %% [markdown]
-# **Reading.** For `random` and `time` the points hug the diagonal and nearly all fall in the
-# ±10 band; the vertical stripes are the rule's discrete levels (87, 107, ...). The misses
-# that remain are mostly whole steps of ~20 points: a bonus the model did not infer. Under
-# `site` the cloud sits below the diagonal: a level shift, not noise.
+# **Reading.** For `random` and `time` the points hug the diagonal (97-99 % within ±10); the
+# vertical stripes are the rule's discrete levels (67, 87, 107, ...). `provider` is wider (~88
+# % within ±10), with misses of whole 20-point steps: the tier of a never-seen provider has to
+# be guessed. Under `site` the cloud sits far below the diagonal: a level shift, not noise.
 
 # %% [markdown]
 # ## 7. The largest errors, with their records
@@ -264,12 +270,13 @@ show(
 )
 
 # %% [markdown]
-# **Reading.** The worst misses are single records whose quality is far from their
-# provider's usual level (one-off penalties or bonuses the inputs do not reveal), and records
-# of providers with few examples. Per provider, the model beats the provider-mean baseline
-# for the big ones (msn.com, gamespot.com, yahoo.com...) where structure varies; for a few
-# small providers with a single fixed level the plain provider mean is already exact. Look at
-# the counts before reading a bar: n=6 is an anecdote.
+# **Reading.** The ten worst misses are all `power-apps` records, mostly microsoft.com
+# documentation pages scored anywhere from 11 to 189 with nothing in the inputs to tell them
+# apart: that folder's scores do not follow the rule the gaming folder does. Per provider, the
+# model beats the provider-mean baseline almost everywhere (msn.com 1.6 vs 7.0, yahoo.com 3 vs
+# 10); microsoft.com is its hardest provider, and for a few providers on one fixed level
+# (gamerant.com) the plain provider mean is already better. Check the counts before reading a
+# bar: n=6 is an anecdote.
 
 # %% [markdown]
 # ## 8. What the model relies on
@@ -283,8 +290,9 @@ display(importance)
 show(plots.feature_importance(importance), "feature_importance")
 
 # %% [markdown]
-# **Reading.** The provider carries most of the accuracy (shuffling it costs ~13 points of
-# MAE), then the AMP links, the type (article vs video) and the URLs (whether the article
-# lives on its provider's domain), then the title's form, topics and images. Time, excerpt
-# and the related list are worth nothing on their own once the provider prior has absorbed
-# what related entries say -- consistent with an additive rule on provider and structure.
+# **Reading.** The provider carries most of the accuracy (shuffling it costs ~14 points of
+# MAE), then the AMP links (~6), the URLs (~5: whether the article lives on its provider's
+# own domain) and the type (~5), then the title's form, the topics and the images (~1: few
+# records lack an image, and the provider already says most of it). Time, excerpt and the
+# related list are worth nothing on their own -- consistent with an additive rule on provider
+# and structure, and with related entries being mostly copies (section 5).

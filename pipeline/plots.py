@@ -16,12 +16,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import matplotlib
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+_MPL_VERSION = tuple(int(part) for part in matplotlib.__version__.split(".")[:2])
 QUALITY_LABEL = "quality (aggregator points)"
 ESTIMATOR_LABELS: dict[str, str] = {
     "model": "model",
@@ -57,6 +60,28 @@ def _empty(figure: Figure, title: str, message: str) -> Figure:
     ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes)
     ax.set_axis_off()
     return figure
+
+
+def _boxplot(ax: Axes, data: list[np.ndarray], labels: list[str], horizontal: bool = False) -> None:
+    """Box plots with a mean marker; tick labels set apart so any matplotlib >= 3.8 works.
+
+    (``boxplot``'s own label and orientation arguments were renamed in 3.9 and 3.10.)
+    """
+    keywords = {"orientation": "horizontal"} if horizontal else {}
+    if horizontal and _MPL_VERSION < (3, 10):
+        keywords = {"vert": False}
+    ax.boxplot(
+        data,
+        widths=0.6,
+        showmeans=True,
+        meanprops={"marker": "D", "markerfacecolor": "white", "markersize": 4},
+        **keywords,
+    )
+    positions = range(1, len(data) + 1)
+    if horizontal:
+        ax.set_yticks(list(positions), labels)
+    else:
+        ax.set_xticks(list(positions), labels)
 
 
 def _numeric(values: Sequence[float] | pd.Series) -> np.ndarray:
@@ -128,13 +153,11 @@ def quality_by_provider(
     counts = data["provider"].value_counts().head(top)
     order = list(counts.index[::-1])  # largest at the top
     ax = figure.add_subplot()
-    ax.boxplot(
+    _boxplot(
+        ax,
         [data.loc[data["provider"] == p, "q"].to_numpy() for p in order],
-        orientation="horizontal",
-        tick_labels=[f"{p} (n={counts[p]})" for p in order],
-        widths=0.6,
-        showmeans=True,
-        meanprops={"marker": "D", "markerfacecolor": "white", "markersize": 4},
+        [f"{p} (n={counts[p]})" for p in order],
+        horizontal=True,
     )
     ax.set_xlabel(f"{QUALITY_LABEL}; box = quartiles, line = median, ◇ = mean")
     ax.set_ylabel("provider domain (scored records)")
@@ -174,12 +197,8 @@ def quality_by_structure(frame: pd.DataFrame, title: str = "Quality by structure
     for ax, (name, labels) in zip(np.atleast_1d(axes), groups.items(), strict=True):
         levels = sorted(labels.unique(), key=str)
         data = [q[(labels == level).to_numpy()] for level in levels]
-        ax.boxplot(
-            data,
-            tick_labels=[f"{level}\n(n={len(d):,})" for level, d in zip(levels, data, strict=True)],
-            widths=0.6,
-            showmeans=True,
-            meanprops={"marker": "D", "markerfacecolor": "white", "markersize": 4},
+        _boxplot(
+            ax, data, [f"{level}\n(n={len(d):,})" for level, d in zip(levels, data, strict=True)]
         )
         for i, d in enumerate(data, start=1):
             if len(d):
