@@ -47,6 +47,7 @@ DEFAULT_TOP = 3
 REFERENCE_ROWS = 512  # records the fallback explanation reference is taken from
 DASK_CHUNK = 250  # sources per Dask task
 MINUS = "\N{MINUS SIGN}"
+MAX_FAILURES_IN_A_ROW = 20  # a model failing on this many records in a row is broken itself
 
 
 class ScoringError(ValueError):
@@ -142,6 +143,8 @@ def explain_reference(model: Any, frame: pd.DataFrame) -> dict[str, float]:
 
 def _lgbm_estimator(final: Any) -> Any | None:
     """The LightGBM model inside the final step, if any (it gives exact TreeSHAP values)."""
+    if getattr(final, "anchor_index", None) is not None:
+        return None  # it sees fewer columns than the features: substitution handles that
     for candidate in (final, getattr(final, "estimator_", None)):
         if candidate is not None and hasattr(candidate, "booster_"):
             return candidate
@@ -222,13 +225,21 @@ class Explainer:
 
 
 def _linear_coef(final: Any, width: int) -> np.ndarray | None:
-    """The coefficients of a linear final step (or of the estimator it wraps), else None."""
+    """Per-feature coefficients of a linear final step (or of the estimator it wraps), else None.
+
+    A wrapper that adds an anchor column unchanged to a linear correction fitted on the other
+    columns (pipeline.model's ``anchor_index``) is linear too: the anchor's coefficient is 1.
+    """
+    anchor = getattr(final, "anchor_index", None)
     for candidate in (final, getattr(final, "estimator_", None)):
         coef = getattr(candidate, "coef_", None)
-        if coef is not None:
-            coef = np.asarray(coef, dtype=float).ravel()
-            if coef.shape == (width,):
-                return coef
+        if coef is None:
+            continue
+        coef = np.asarray(coef, dtype=float).ravel()
+        if coef.shape == (width,) and (candidate is final or anchor is None):
+            return coef
+        if candidate is not final and isinstance(anchor, int) and coef.shape == (width - 1,):
+            return np.insert(coef, anchor, 1.0)
     return None
 
 
@@ -250,6 +261,31 @@ def _signed(effect: float) -> str:
 # ---- scoring one frame ----------------------------------------------------------------------
 def _predict(model: Any, frame: pd.DataFrame) -> np.ndarray:
     return np.asarray(model.predict(frame), dtype=float).ravel()
+
+
+def check_model_predicts(model: Any) -> None:
+    """Predict one synthetic record, so a model this code cannot run fails before any input.
+
+    Raises :class:`ScoringError` with a one-line reason (e.g. an artifact saved by an older
+    version of the model code whose attributes no longer match).
+    """
+    record = {
+        "title": "Check",
+        "url": "https://example.com/check",
+        "provider_domain": "example.com",
+        "image_count": 0,
+        "topics": [],
+        "related": [],
+        "related_count": 0,
+    }
+    frame = records_to_frame([record])
+    try:
+        pred = _predict(model, frame)
+    except Exception as exc:
+        reason = one_line(f"{type(exc).__name__}: {exc}", 200)
+        raise ScoringError(f"the model cannot predict with this code ({reason})") from exc
+    if pred.shape != (1,):
+        raise ScoringError(f"the model returned {pred.shape[0]} predictions for 1 record")
 
 
 @dataclass
@@ -305,8 +341,10 @@ class Scorer:
             try:
                 pred[i] = _predict(self.model, frame.iloc[[i]])[0]
             except Exception as exc:
-                reason = f"cannot score: {type(exc).__name__}: {exc}"
-                errors.append(LoadError(str(frame["source"].iloc[i]), one_line(reason, 200)))
+                reason = one_line(f"cannot score: {type(exc).__name__}: {exc}", 200)
+                if len(errors) == i and i + 1 >= MAX_FAILURES_IN_A_ROW:  # none has worked yet
+                    raise ScoringError(f"the model fails on every record ({reason})") from exc
+                errors.append(LoadError(str(frame["source"].iloc[i]), reason))
         return pred, errors
 
     def _explain(self, frame: pd.DataFrame) -> list[str | None]:

@@ -13,6 +13,7 @@ import typer
 from pipeline.artifact import Artifact, ArtifactError, load_artifact
 from pipeline.cli._app import app
 from pipeline.cli._common import EXIT_BAD_INPUT, EXIT_OK, fail, is_terminal, print_error
+from pipeline.errors import one_line
 from pipeline.frame import DEFAULT_BATCH_SIZE
 from pipeline.outputs import OutputError, TableWriter, format_of, write_errors
 from pipeline.scoring import (
@@ -24,6 +25,7 @@ from pipeline.scoring import (
     Scorer,
     ScoringError,
     WriteBackPlan,
+    check_model_predicts,
     dask_batches,
     interval_halfwidth,
     local_batches,
@@ -150,6 +152,10 @@ def predict_command(
     if engine is Engine.dask and "-" in paths:
         raise fail("standard input (-) cannot be scored with --engine dask")
     artifact = _load_model(model)
+    try:
+        check_model_predicts(artifact.model)
+    except ScoringError as exc:
+        raise fail(f"{model}: {exc}") from None
     scorer = _scorer(artifact, paths, only_missing, interval, level, explain, top)
     try:
         writer = TableWriter(out)
@@ -168,8 +174,10 @@ def predict_command(
             on_error=print_error,
             progress=is_terminal(),
         )
-    except (ScoringError, OSError) as exc:
-        raise fail(str(exc), EXIT_BAD_INPUT) from None
+    except ScoringError as exc:
+        raise fail(str(exc)) from None
+    except OSError as exc:
+        raise fail(one_line(exc), EXIT_BAD_INPUT) from None
     if errors_file is not None:
         write_errors(errors_file, summary.errors)
     _report(summary, out, field_plan)

@@ -1,0 +1,200 @@
+"""`score predict`: formats, exit statuses, refusal before anything is touched, write-back."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from test_scoring import api_object, train_tiny_model, write_corpus
+from typer.testing import CliRunner
+
+from pipeline.artifact import save_artifact
+from pipeline.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("cli-model")
+    return train_tiny_model(root / "train", root / "quality.joblib")
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    write_corpus(tmp_path / "site", 8, unscored=(5,))
+    return tmp_path / "site"
+
+
+def predict(*args: object):
+    return runner.invoke(app, ["predict", *map(str, args)])
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".parquet"])
+def test_every_output_format_holds_one_row_per_record(model, site, tmp_path, suffix) -> None:
+    out = tmp_path / f"scores{suffix}"
+    result = predict(site, "--model", model, "--out", out)
+    assert result.exit_code == 0, result.output
+    table = {
+        ".csv": pd.read_csv,
+        ".jsonl": lambda p: pd.read_json(p, lines=True),
+        ".parquet": pd.read_parquet,
+    }[suffix](out)
+    assert len(table) == 8
+    for column in ("id", "source", "url", "title", "provider_domain", "quality", "quality_pred"):
+        assert column in table.columns
+    assert table["quality"].isna().sum() == 1
+    assert "8 rows from 8 records" in result.stderr
+
+
+def test_without_out_json_lines_go_to_stdout(model, site) -> None:
+    result = predict(site, "--model", model)
+    assert result.exit_code == 0
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(rows) == 8 and all(isinstance(r["quality_pred"], float) for r in rows)
+    assert rows[0]["url"] == "https://ign.com/news/0"
+
+
+def test_bad_inputs_beside_good_ones_exit_1_and_every_good_record_is_scored(
+    model, site, tmp_path
+) -> None:
+    (site / "broken.md").write_text("no front matter here\n")
+    feed = tmp_path / "page.json"
+    feed.write_text(json.dumps({"page": 1, "value": [api_object(20), "not a record"]}))
+    errors = tmp_path / "errors.jsonl"
+    out = tmp_path / "out.jsonl"
+    result = predict(
+        site, feed, tmp_path / "missing.md", "--model", model, "-o", out, "--errors", errors
+    )
+    assert result.exit_code == 1
+    assert len(pd.read_json(out, lines=True)) == 9
+    reported = [json.loads(line) for line in errors.read_text().splitlines()]
+    assert len(reported) == 3
+    assert {Path(r["source"]).name for r in reported} == {"broken.md", "page.json[1]", "missing.md"}
+    error_lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(error_lines) == 3
+    assert "Traceback" not in result.output
+
+
+def test_missing_model_exits_2_before_anything_is_touched(site, tmp_path) -> None:
+    before = snapshot(site)
+    out = tmp_path / "out.csv"
+    result = predict(site, "--model", tmp_path / "nope.joblib", "-o", out, "--write-back")
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("error:")
+    assert not out.exists() and snapshot(site) == before
+    assert list(tmp_path.iterdir()) == [site]
+
+
+def test_tampered_model_exits_2_before_anything_is_touched(model, site, tmp_path) -> None:
+    tampered = tmp_path / "tampered.joblib"
+    data = bytearray(model.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    tampered.write_bytes(bytes(data))
+    (tmp_path / "tampered.joblib.sha256").write_text(
+        model.with_name(model.name + ".sha256").read_text().replace(model.name, tampered.name)
+    )
+    before = snapshot(site)
+    out = tmp_path / "out.csv"
+    result = predict(site, "--model", tampered, "-o", out, "--write-back")
+    assert result.exit_code == 2
+    assert "sha256" in result.stderr or "digest" in result.stderr
+    assert result.stderr.count("\n") == 1
+    assert not out.exists() and snapshot(site) == before
+
+
+class Broken:
+    """A model saved by older code: it loads, but predicting fails on any record."""
+
+    def predict(self, frame):
+        raise AttributeError("'Regressor' object has no attribute 'anchor_index'")
+
+
+def test_a_model_this_code_cannot_run_exits_2(site, tmp_path) -> None:
+    path = save_artifact(Broken(), tmp_path / "broken.joblib")
+    before = snapshot(site)
+    result = predict(site, "--model", path, "--write-back")
+    assert result.exit_code == 2
+    assert "anchor_index" in result.stderr and result.stderr.count("\n") == 1
+    assert snapshot(site) == before
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        ["--out", "scores.xlsx"],
+        ["--errors", "errors.xlsx"],
+        ["--write-back", "--write-field", "quality"],
+        ["--write-field", "quality_pred"],
+        ["--write-back", "--write-field", "bad key"],
+        ["--level", "1.5", "--interval"],
+        ["--engine", "spark"],
+        ["--batch-size", "0"],
+    ],
+)
+def test_usage_errors_exit_2_and_touch_nothing(model, site, tmp_path, options) -> None:
+    before = snapshot(site)
+    result = predict(site, "--model", model, *options)
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert snapshot(site) == before
+
+
+def test_interval_without_calibration_exits_2(site, tmp_path) -> None:
+    from pipeline.artifact import load_artifact
+
+    model = load_artifact(train_tiny_model(tmp_path / "t", tmp_path / "m.joblib")).model
+    bare = save_artifact(model, tmp_path / "bare.joblib")
+    result = predict(site, "--model", bare, "--interval")
+    assert result.exit_code == 2
+    assert "no calibrated prediction interval" in result.stderr
+
+
+def test_interval_and_explain_add_columns(model, site, tmp_path) -> None:
+    out = tmp_path / "o.jsonl"
+    result = predict(site, "--model", model, "-o", out, "--interval", "--explain", "--top", "2")
+    assert result.exit_code == 0, result.output
+    table = pd.read_json(out, lines=True)
+    assert (table["quality_high"] - table["quality_low"]).round(6).eq(15.0).all()
+    assert table["why"].notna().any()
+
+
+def test_only_missing_with_write_back_fills_quality_only_where_absent(model, site, tmp_path):
+    before = snapshot(site)
+    out = tmp_path / "o.csv"
+    result = predict(site, "--model", model, "-o", out, "--only-missing", "--write-back")
+    assert result.exit_code == 0, result.output
+    assert len(pd.read_csv(out)) == 1
+    after = snapshot(site)
+    changed = [name for name in after if after[name] != before[name]]
+    assert changed == ["0005.md"]
+    assert b"\nquality: " in after["0005.md"]
+    assert "written back to 1 files" in result.stderr
+
+
+def test_write_back_default_field_and_not_writable_note(model, site, tmp_path) -> None:
+    feed = tmp_path / "page.json"
+    feed.write_text(json.dumps({"page": 1, "value": [api_object(30)]}))
+    result = predict(site, feed, "--model", model, "-o", tmp_path / "o.jsonl", "--write-back")
+    assert result.exit_code == 0, result.output
+    assert all(b"\nquality_pred: " in data for data in snapshot(site).values())
+    assert "1 records not written back" in result.stderr
+
+
+def test_progress_is_silent_when_stderr_is_not_a_terminal(model, site, tmp_path) -> None:
+    result = predict(site, "--model", model, "-o", tmp_path / "o.jsonl")
+    assert "\r" not in result.stderr and "rec/s" not in result.stderr
+    assert result.stderr.count("\n") == 1  # just the summary line
+
+
+def test_jsonl_from_stdin(model) -> None:
+    lines = "".join(json.dumps(api_object(i)) + "\n" for i in range(3))
+    result = runner.invoke(app, ["predict", "-", "--model", str(model)], input=lines)
+    assert result.exit_code == 0, result.output
+    assert len(result.stdout.splitlines()) == 3
