@@ -25,7 +25,10 @@ Safety
 ------
 * **Atomic**: the new content goes to a temp file in the same folder, is fsynced, gets the
   original's permission bits, and replaces the original with ``os.replace``. Any failure leaves
-  the original byte-identical and removes the temp file.
+  the original byte-identical and removes the temp file. The temp file has one fixed name per
+  file, ``.<name>.wb.tmp``, written only under the lock: a writer killed outright (SIGKILL,
+  power loss) may leave that one hidden copy beside the original (which is intact); the loader
+  ignores it, and the next write-back of the file removes it - copies never pile up.
 * **Concurrency**: an advisory ``fcntl.flock`` (exclusive) is taken on the file itself around
   read-modify-replace. Because ``os.replace`` swaps in a new inode, after taking the lock we check
   that the path still names the inode we locked; if another writer replaced it meanwhile we
@@ -52,7 +55,6 @@ import math
 import os
 import re
 import stat
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -223,10 +225,26 @@ def _read_all(fd: int) -> bytes:
     return b"".join(chunks)
 
 
+def _temp_path(path: Path) -> Path:
+    """The one temp file of ``path``; only the holder of the file's lock writes it."""
+    return path.with_name(f".{path.name}.wb.tmp")
+
+
+def _remove_stale_temp(path: Path) -> None:
+    """Best effort: remove a temp copy left by a killed writer.
+
+    Called with the file's lock held and its inode checked, so no live writer owns that copy.
+    """
+    with contextlib.suppress(OSError):
+        os.unlink(_temp_path(path))
+
+
 def _replace_atomically(path: Path, data: bytes, mode: int) -> None:
     """Temp file in the same folder + fsync + original mode + os.replace; no temp file survives."""
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".wb.tmp", dir=path.parent)
-    tmp = Path(tmp_name)
+    tmp = _temp_path(path)
+    _remove_stale_temp(path)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(tmp, flags, 0o600)  # O_EXCL: a fresh file, never a planted symlink
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -260,6 +278,7 @@ def write_back(
         data = _read_all(fd)
         new = edit_front_matter(data, field, value, only_if_missing=only_if_missing, path=path)
         if new is None or new == data:
+            _remove_stale_temp(path)  # a re-run after a kill leaves no debris behind
             return False
         try:
             _replace_atomically(path, new, stat.S_IMODE(st.st_mode))
