@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from pipeline.errors import LoadError
@@ -198,6 +198,42 @@ def markdown_files(draw: st.DrawFn) -> bytes:
     text = f"{opening}\n{header}\n{closing}\n{draw(bodies)}".replace("\n", eol)
     prefix = draw(st.sampled_from([b"", b"", b"\xef\xbb\xbf", b"\xff", b"\x00"]))
     return prefix + text.encode("utf-8", "surrogatepass")
+
+
+yaml_flow_values = st.one_of(
+    st.integers(-(10**6), 10**6),
+    st.floats(allow_nan=False, allow_infinity=False, width=32),
+    st.text(max_size=20),
+    st.booleans(),
+    st.none(),
+).map(json.dumps)  # JSON scalars are valid YAML flow scalars
+extra_blocks = st.sampled_from(
+    [
+        "# a comment",
+        "",
+        "provider:\n  name: Example\n  domain: example.org",
+        "related:\n  - title: nested\n    quality: 12\n  - title: other",
+        "images:\n  - width: 10\n    height: 20",
+        "topics: [a, b]",
+        "excerpt: |\n  block text\n  quality_pred: 3",
+        "quality_pred: 5 # old",
+        "quality_pred:",
+        "score: 1",
+        '"quoted key": 1',
+    ]
+)
+
+
+@st.composite
+def valid_markdown(draw: st.DrawFn) -> bytes:
+    """Mostly well-formed records: scalar lines and nested blocks in any order, any line ends."""
+    lines = [f'title: "{draw(st.text(alphabet=string.ascii_letters + " ", max_size=15))}"']
+    parts = st.builds(lambda k, v: f"{k}: {v}", st.sampled_from(FIELDS), yaml_flow_values)
+    lines += draw(st.lists(parts | extra_blocks, max_size=8))
+    eol = draw(line_endings)
+    text = "---\n" + "\n".join(lines) + "\n---\n" + draw(bodies)
+    bom = draw(st.sampled_from([b"", b"\xef\xbb\xbf"]))
+    return bom + text.replace("\n", eol).encode("utf-8", "surrogatepass")
 
 
 @st.composite
@@ -678,3 +714,53 @@ def test_archive_member_cap_counts_every_entry(entries: int, kind: str) -> None:
             stops = [e for e in result.errors if e.source == str(root / name)]
             assert len(stops) == (1 if entries > 5 else 0), result.errors
             assert all("more than 5 members" in e.reason for e in stops)
+
+
+# --- write-back never changes what the loader reads ---------------------------------------
+
+
+@given(
+    data=valid_markdown() | valid_markdown() | markdown_files(),
+    value=st.floats(min_value=-1e6, max_value=1e6) | st.integers(-1000, 1000),
+    field=st.sampled_from(["quality_pred", "quality", "score"]),
+)
+def test_write_back_changes_only_its_field(data: bytes, value: float, field: str) -> None:
+    """On any file: write-back refuses, or the loader reads the same record with only the field
+    changed; the edit is idempotent and no temp file stays behind."""
+    from pipeline.writeback import WriteBackError, write_back
+
+    with folder({"x.md": data}) as root:
+        path = root / "x.md"
+        before = load(root)
+        try:
+            changed = write_back(path, field, value)
+        except (WriteBackError, ValueError):
+            event("write-back refused")
+            assert path.read_bytes() == data
+            return
+        after = load(root)
+        assert sorted(p.name for p in root.iterdir()) == ["good.md", "x.md"]
+        if not changed:
+            event("unchanged")
+            assert path.read_bytes() == data
+            return
+        event("written" + (" (loader reads it)" if str(path) in set(after.frame["source"]) else ""))
+        assert write_back(path, field, value) is False  # idempotent
+        old = before.frame.loc[before.frame["source"] == str(path)]
+        new = after.frame.loc[after.frame["source"] == str(path)]
+        # Setting `quality` may repair a record whose quality was invalid; otherwise a record
+        # the loader refused stays refused, and a loaded one stays loaded.
+        assert len(new) == len(old) or (field == "quality" and not len(old)), after.errors
+        if len(old):
+            columns = [c for c in COLUMNS if c not in ("quality", "id")]
+            pd.testing.assert_frame_equal(
+                old[columns].reset_index(drop=True), new[columns].reset_index(drop=True)
+            )
+            if field == "quality":
+                assert new["quality"].iloc[0] == float(
+                    f"{value:.1f}" if isinstance(value, float) else value
+                )
+            else:
+                assert new["quality"].equals(old["quality"]) or (
+                    old["quality"].isna().all() and new["quality"].isna().all()
+                )
