@@ -115,7 +115,7 @@ def _chunks(items: Iterable, size: int) -> Iterator[list]:
 
 
 def iter_batches(
-    paths: Iterable[str],
+    paths: Iterable[str] | str,
     *,
     batch_size: int = DEFAULT_BATCH_SIZE,
     jobs: int | None = None,
@@ -132,6 +132,7 @@ def iter_batches(
     ``on_error``: called with each error as it is found (e.g. to print it); errors are also
     returned in each batch. Rows come out in the order of the input, whatever ``jobs`` is.
     """
+    paths = _as_path_list(paths)
 
     def report(errors: list[LoadError]) -> None:
         for error in errors:
@@ -268,8 +269,7 @@ def load_records(
     ``duplicates``: "mark" flags all but one record per article URL (:func:`mark_duplicates`),
     "drop" removes the flagged ones, "keep" leaves them unflagged.
     """
-    if isinstance(paths, str | os.PathLike):
-        paths = [os.fspath(paths)]
+    paths = _as_path_list(paths)
     frames: list[pd.DataFrame] = []
     errors: list[LoadError] = []
     for batch in iter_batches(
@@ -290,6 +290,13 @@ def load_records(
         if duplicates == "drop":
             frame = frame.loc[~frame["is_duplicate"]].reset_index(drop=True)
     return LoadResult(frame, errors)
+
+
+def _as_path_list(paths: Iterable[str] | str) -> list[str]:
+    """One path or many: a bare string is one path, not a sequence of characters."""
+    if isinstance(paths, str | os.PathLike):
+        return [os.fspath(paths)]
+    return [os.fspath(path) for path in paths]
 
 
 def mark_duplicates(frame: pd.DataFrame) -> pd.DataFrame:
