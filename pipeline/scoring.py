@@ -18,11 +18,14 @@ Why this shape
 
 from __future__ import annotations
 
+import itertools
 import math
+import multiprocessing
 import os
 import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.errors import LoadError, one_line
-from pipeline.frame import DEFAULT_BATCH_SIZE, iter_batches, records_to_frame
+from pipeline.frame import DEFAULT_BATCH_SIZE, Batch, iter_batches, records_to_frame
 from pipeline.outputs import TableWriter
 from pipeline.records import parse_source
 from pipeline.sources import MARKDOWN_SUFFIXES, Source, iter_sources
@@ -399,11 +402,60 @@ def local_batches(
     *,
     batch_size: int = DEFAULT_BATCH_SIZE,
     jobs: int | None = None,
+    score_jobs: int = 1,
 ) -> Iterator[ScoredBatch]:
-    """Score in this process; parsing may use ``jobs`` worker processes (pipeline.frame)."""
-    for batch in iter_batches(paths, batch_size=batch_size, jobs=jobs):
-        out, errors = scorer.score(batch.frame)
-        yield ScoredBatch(out, [*batch.errors, *errors], len(batch.frame))
+    """Stream batches from iter_batches (``jobs`` parser processes) and score them.
+
+    ``score_jobs`` > 1 scores batches in that many worker processes while this process keeps
+    parsing: model prediction is the slow stage, and a single JSON Lines dump is parsed here in
+    one process anyway. The pool starts only when the first batch is full (a first batch that
+    is not full usually means a small input, which should not pay for starting workers). At
+    most two batches per worker are in flight, so memory stays bounded; results come back in
+    input order.
+    """
+    batches = iter_batches(paths, batch_size=batch_size, jobs=jobs)
+    first = next(batches, None)
+    if first is None:
+        return
+    batches = itertools.chain([first], batches)
+    if score_jobs <= 1 or len(first.frame) < batch_size:  # all of a small input is in `first`
+        for batch in batches:
+            yield _score_batch(scorer, batch)
+        return
+    yield from _pooled(scorer, batches, score_jobs)
+
+
+def _score_batch(scorer: Scorer, batch: Batch) -> ScoredBatch:
+    out, errors = scorer.score(batch.frame)
+    return ScoredBatch(out, [*batch.errors, *errors], len(batch.frame))
+
+
+_WORKER_SCORER: Scorer | None = None
+
+
+def _init_worker(scorer: Scorer) -> None:
+    global _WORKER_SCORER
+    _WORKER_SCORER = scorer
+
+
+def _score_in_worker(batch: Batch) -> ScoredBatch:
+    assert _WORKER_SCORER is not None
+    return _score_batch(_WORKER_SCORER, batch)
+
+
+def _pooled(scorer: Scorer, batches: Iterator[Batch], workers: int) -> Iterator[ScoredBatch]:
+    """Score in a process pool ("forkserver": fresh processes, safe beside OpenMP threads)."""
+    context = multiprocessing.get_context("forkserver")
+    pending: deque[Future] = deque()
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_init_worker, initargs=(scorer,)
+    ) as pool:
+        for batch in batches:
+            pending.append(pool.submit(_score_in_worker, batch))
+            while len(pending) > 2 * workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
 
 def score_sources(sources: list[Source], scorer: Scorer) -> ScoredBatch:

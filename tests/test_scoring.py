@@ -143,6 +143,14 @@ def test_batch_size_does_not_change_predictions(artifact, tmp_path: Path) -> Non
     pd.testing.assert_frame_equal(one, many)
 
 
+def test_scoring_in_worker_processes_gives_the_same_rows_in_order(artifact, tmp_path) -> None:
+    write_corpus(tmp_path / "site", 23)
+    scorer = scoring.Scorer(artifact.model)
+    here = scored(scorer, [str(tmp_path / "site")], batch_size=4)
+    pooled = scored(scorer, [str(tmp_path / "site")], batch_size=4, score_jobs=2)
+    pd.testing.assert_frame_equal(here, pooled)
+
+
 def test_only_missing_scores_only_unscored_records(artifact, tmp_path: Path) -> None:
     write_corpus(tmp_path / "site", 10, unscored=(2, 7))
     out = scored(scoring.Scorer(artifact.model, only_missing=True), [str(tmp_path / "site")])

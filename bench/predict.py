@@ -1,0 +1,256 @@
+"""End-to-end `score predict` throughput and memory, and the feed MAE against the .md twins.
+
+Usage (from the repository root)::
+
+    .venv/bin/python bench/predict.py [--model models/quality.joblib] [--records 20000]
+                                      [--plain-sample 500] [--rss 10,100] [--jobs N]
+    .venv/bin/python bench/predict.py --feed-mae
+
+Throughput: the Markdown corpus (../shared/corpus/diablo4 + power-apps) is copied into a temp
+dir until there are >= ``--records`` files (deleted afterwards) and scored by `score predict`
+in a child process (wall clock, start-up included). In the same run a plain loop
+(``frontmatter.load`` each file, build one row dict, ``model.predict`` one row) runs over the
+first ``--plain-sample`` files; its rate is per record, so the sample only limits the run time.
+The model's own batch ``predict`` and the loader alone are timed too, to show where time goes.
+
+Memory: the corpus is converted to JSON API objects and repeated 10x and 100x (~180k records)
+into a JSON Lines dump; the peak RSS of the `score predict` child (resource.getrusage
+RUSAGE_CHILDREN, one fresh wrapper process per measurement) must not grow with the dump.
+
+Without ``--model`` (and no models/quality.joblib) a model is trained on the corpus first
+(pipeline.model.train, ~30 s) and saved in the temp dir.
+
+``--feed-mae``: score the 36 JSON feed pages (../shared/corpus/feeds/diablo4-api, 883 records)
+and compare to the known quality of their .md twins (joined on id), with three models:
+trained on everything (the twins are training data: an in-sample number), trained without the
+twins, and trained on records published before the oldest feed record (a time split).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from pipeline import model as M
+from pipeline.artifact import load_artifact, save_artifact
+from pipeline.frame import load_records
+from pipeline.records import normalize
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT.parent / "shared" / "corpus"
+SITES = ("diablo4", "power-apps")
+FEED = CORPUS / "feeds" / "diablo4-api"
+
+
+def corpus_files() -> list[Path]:
+    return sorted(p for site in SITES for p in (CORPUS / site).glob("*.md"))
+
+
+def score_command() -> list[str]:
+    script = Path(sys.executable).with_name("score")
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-c", "from pipeline.cli import app; app()"]
+
+
+# ---- setup ----------------------------------------------------------------------------------
+def copy_corpus(files: list[Path], target: Path, records: int) -> int:
+    """Copies of the corpus (site folders kept, so the `site` column is right) up to ``records``."""
+    copies = -(-records // len(files))
+    for i in range(copies):
+        for site in SITES:
+            folder = target / f"copy{i:03d}" / site
+            folder.mkdir(parents=True)
+            for path in files:
+                if path.parent.name == site:
+                    shutil.copyfile(path, folder / path.name)
+    return copies * len(files)
+
+
+def api_objects(files: list[Path]) -> list[str]:
+    """Each Markdown record as one JSON API object line (front matter keys + content)."""
+    import frontmatter
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, dt.datetime | dt.date):
+            return value.isoformat()
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [plain(v) for v in value]
+        return value
+
+    lines = []
+    for path in files:
+        post = frontmatter.load(path)
+        lines.append(json.dumps({**plain(post.metadata), "content": post.content}))
+    return lines
+
+
+def get_model(path: str | None, tmp: Path) -> Path:
+    if path:
+        return Path(path)
+    default = ROOT / "models" / "quality.joblib"
+    if default.exists():
+        return default
+    print("no model given: training one on the corpus (pipeline.model.train) ...", flush=True)
+    frame = load_records([str(CORPUS / s) for s in SITES]).frame
+    return save_artifact(M.train(frame, seed=0), tmp / "quality.joblib")
+
+
+# ---- measurements ---------------------------------------------------------------------------
+def run_predict(args: list[str]) -> tuple[float, int, int]:
+    """(seconds, peak RSS in MiB, exit status) of one `score predict` child process."""
+    wrapper = (
+        "import resource, subprocess, sys, time; t = time.perf_counter(); "
+        "rc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode; "
+        "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, rc)"
+    )
+    command = [sys.executable, "-c", wrapper, *score_command(), "predict", *args]
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    seconds, rss_kib, rc = done.stdout.split()
+    return float(seconds), int(rss_kib) // 1024, int(rc)
+
+
+def plain_loop(files: list[Path], model: Any) -> float:
+    """Records/s of the naive way: parse each file, one row dict, predict one row at a time."""
+    import frontmatter
+
+    start = time.perf_counter()
+    for path in files:
+        post = frontmatter.load(path)
+        row = normalize(post.metadata, post.content, str(path), path.parent.name)
+        model.predict(pd.DataFrame([row]))
+    return len(files) / (time.perf_counter() - start)
+
+
+def model_only(model: Any, frame: pd.DataFrame) -> float:
+    """Records/s of the model's batch predict alone (frame already loaded, batches of 2000)."""
+    frame = pd.concat([frame] * max(1, -(-2000 // len(frame))), ignore_index=True).head(2000)
+    model.predict(frame)  # warm-up
+    start = time.perf_counter()
+    model.predict(frame)
+    return len(frame) / (time.perf_counter() - start)
+
+
+def loader_only(folder: Path, jobs: int | None) -> float:
+    start = time.perf_counter()
+    result = load_records([str(folder)], jobs=jobs, duplicates="keep")
+    return len(result.frame) / (time.perf_counter() - start)
+
+
+def throughput(options: argparse.Namespace, tmp: Path, model_path: Path) -> None:
+    files = corpus_files()
+    n = copy_corpus(files, tmp / "copies", options.records)
+    jobs = ["--jobs", str(options.jobs)] if options.jobs else []
+    seconds, rss, rc = run_predict(
+        [str(tmp / "copies"), "--model", str(model_path), "-o", str(tmp / "scores.csv"), *jobs]
+    )
+    rate = n / seconds
+    model = load_artifact(model_path).model
+    plain = plain_loop(files[: options.plain_sample], model)
+    frame = load_records([str(CORPUS / s) for s in SITES]).frame
+    predict_rate = model_only(model, frame)
+    load_rate = loader_only(tmp / "copies", options.jobs)
+    print(f"records: {n} Markdown files ({len(files)} corpus files x {n // len(files)})")
+    print(
+        f"score predict (end to end, child process): {seconds:.1f} s = {rate:,.0f} records/s"
+        f" (exit {rc}, peak RSS {rss} MiB)"
+    )
+    print(
+        f"plain loop (frontmatter + one-row predict, {options.plain_sample} files): "
+        f"{plain:,.1f} records/s"
+    )
+    print(
+        f"ratio: {rate / plain:,.1f}x (target >= 10x); target >= 10,000 records/s: "
+        f"{'met' if rate >= 10_000 else 'NOT met'}"
+    )
+    print(
+        f"where time goes: loader alone {load_rate:,.0f} records/s; model batch predict "
+        f"alone {predict_rate:,.0f} records/s (one core)"
+    )
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
+
+
+def memory(options: argparse.Namespace, tmp: Path, model_path: Path) -> None:
+    lines = api_objects(corpus_files())
+    for factor in (int(f) for f in options.rss.split(",")):
+        dump = tmp / f"dump{factor}.jsonl"
+        with open(dump, "w", encoding="utf-8") as fh:
+            for _ in range(factor):
+                fh.write("\n".join(lines) + "\n")
+        n = factor * len(lines)
+        seconds, rss, rc = run_predict(
+            [str(dump), "--model", str(model_path), "-o", str(tmp / "dump-scores.csv")]
+        )
+        print(
+            f"JSONL dump {factor}x = {n:,} records ({dump.stat().st_size / 2**20:,.0f} MiB): "
+            f"peak RSS {rss} MiB, {seconds:.1f} s = {n / seconds:,.0f} records/s (exit {rc})"
+        )
+        dump.unlink()
+
+
+# ---- feed MAE -------------------------------------------------------------------------------
+def feed_mae() -> None:
+    frame = load_records([str(CORPUS / s) for s in SITES]).frame
+    feed = load_records([str(FEED)]).frame
+    known = frame.drop_duplicates("id").set_index("id")["quality"]
+    joined = feed[["id", "published_at"]].assign(y=feed["id"].map(known))
+    matched = joined["y"].notna()
+    print(f"feed: {len(feed)} records, {int(matched.sum())} with a .md twin of known quality")
+    twins = set(feed["id"])
+    oldest = feed["published_at"].min()
+    setups = {
+        "all records (twins in training: in-sample)": frame,
+        "without the feed's twins": frame[~frame["id"].isin(twins)],
+        f"time split (trained on records before {oldest:%Y-%m-%d})": frame[
+            frame["published_at"] < oldest
+        ],
+    }
+    for label, train_frame in setups.items():
+        start = time.perf_counter()
+        model = M.train(train_frame, seed=0)
+        pred = M.predict(model, feed)
+        err = np.abs(pred[matched.to_numpy()] - joined.loc[matched, "y"].to_numpy())
+        print(
+            f"MAE {err.mean():6.2f} (median {np.median(err):.2f}, n={len(err)}) - model "
+            f"trained on {len(M.training_rows(train_frame))} records: {label} "
+            f"[{time.perf_counter() - start:.0f} s]"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", help="artifact to score with (default: train one)")
+    parser.add_argument("--records", type=int, default=20_000)
+    parser.add_argument("--plain-sample", type=int, default=500)
+    parser.add_argument("--rss", default="10,100", help="dump sizes as corpus multiples")
+    parser.add_argument("--jobs", type=int, default=None, help="score predict --jobs")
+    parser.add_argument("--feed-mae", action="store_true", help="only the feed MAE")
+    options = parser.parse_args()
+    if options.feed_mae:
+        feed_mae()
+        return
+    with tempfile.TemporaryDirectory(prefix="bench-predict-") as name:
+        tmp = Path(name)
+        model_path = get_model(options.model, tmp)
+        throughput(options, tmp, model_path)
+        memory(options, tmp, model_path)
+
+
+if __name__ == "__main__":
+    main()
