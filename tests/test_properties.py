@@ -37,7 +37,7 @@ import pandas as pd
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from pipeline.errors import LoadError
+from pipeline.errors import LoadError, StrictModeError
 from pipeline.frame import LoadResult, iter_batches, load_records
 from pipeline.limits import Limits
 from pipeline.schema import COLUMNS
@@ -261,9 +261,9 @@ def folder(files: dict[str, bytes]) -> Iterator[Path]:
         yield root
 
 
-def load(root: Path, **kwargs: Any) -> LoadResult:
-    """Load a folder in this process, keeping duplicates so every input shows up as a row."""
-    return load_records([str(root)], jobs=1, duplicates="keep", **kwargs)
+def load(root: Path, jobs: int = 1, **kwargs: Any) -> LoadResult:
+    """Load a folder (in this process by default), keeping duplicates so every input is a row."""
+    return load_records([str(root)], jobs=jobs, duplicates="keep", **kwargs)
 
 
 def entries(result: LoadResult) -> Counter[str]:
@@ -346,6 +346,12 @@ def test_arbitrary_bytes_never_crash_and_are_accounted(data: bytes, suffix: str)
         else:
             check_json_file(names, path, None)
         assert len(result.frame) + len(result.errors) == sum(names.values())
+        try:  # strict mode stops exactly when there is something to report
+            load(root, strict=True)
+        except StrictModeError as exc:
+            assert exc.error in result.errors
+        else:
+            assert not result.errors
 
 
 @given(
@@ -764,3 +770,21 @@ def test_write_back_changes_only_its_field(data: bytes, value: float, field: str
                 assert new["quality"].equals(old["quality"]) or (
                     old["quality"].isna().all() and new["quality"].isna().all()
                 )
+
+
+@given(
+    md=st.lists(markdown_files() | valid_markdown(), min_size=1, max_size=6),
+    lines=jsonl_files(),
+    blobs=st.lists(st.binary(max_size=80), max_size=3),
+)
+@settings(max_examples=8)
+def test_parallel_load_matches_serial(md: list[bytes], lines: bytes, blobs: list[bytes]) -> None:
+    """Worker processes (jobs=2) give the same rows, in the same order, and the same errors."""
+    named = {f"r{i}.md": data for i, data in enumerate(md)}
+    named.update({f"b{i}.json": data for i, data in enumerate(blobs)})
+    named["x.jsonl"] = lines
+    with folder(named) as root:
+        serial = load(root)
+        parallel = load(root, jobs=2)
+        pd.testing.assert_frame_equal(serial.frame, parallel.frame)
+        assert serial.errors == parallel.errors
