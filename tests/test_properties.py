@@ -788,3 +788,32 @@ def test_parallel_load_matches_serial(md: list[bytes], lines: bytes, blobs: list
         parallel = load(root, jobs=2)
         pd.testing.assert_frame_equal(serial.frame, parallel.frame)
         assert serial.errors == parallel.errors
+
+
+@given(size=st.integers(min_value=190, max_value=210), archive=st.sampled_from(["zip", "tar"]))
+@settings(max_examples=12)
+def test_file_size_cap_applies_to_archive_members(size: int, archive: str) -> None:
+    """A member over max_file_bytes is an error naming it; its neighbours are still read."""
+    limits = Limits(max_file_bytes=200, max_archive_bytes=10**6)
+    base = md_record("big")
+    big = base.replace(b"body", b"b" * (size - len(base) + 4))
+    members = {"a.md": md_record("a"), "big.md": big, "z.md": md_record("z")}
+    if archive == "zip":
+        data = zip_bytes(members)
+    else:
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w") as tar:
+            for name, payload in members.items():
+                info = tarfile.TarInfo(name)
+                info.size = len(payload)
+                tar.addfile(info, io.BytesIO(payload))
+        data = buffer.getvalue()
+    with folder({f"x.{archive}": data}) as root:
+        result = load(root, limits=limits)
+        path = str(root / f"x.{archive}")
+        kept = {s.removeprefix(path + "::") for s in result.frame["source"] if s.startswith(path)}
+        errors = [e.source for e in cap_errors(result, path)]
+        if size <= 200:
+            assert kept == {"a.md", "big.md", "z.md"} and not errors
+        else:
+            assert kept == {"a.md", "z.md"} and errors == [f"{path}::big.md"], result.errors
