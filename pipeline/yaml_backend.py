@@ -44,6 +44,13 @@ def _pyyaml_load(text: str, line_offset: int) -> Any:
         raise RecordError(f"YAML does not parse: {one_line(problem)}") from None
     except (ValueError, OverflowError) as exc:  # a constructor refused a value (date 2021-13-45)
         raise RecordError(f"YAML value not valid: {one_line(exc, 120)}") from None
+    except (AttributeError, KeyError, IndexError, TypeError) as exc:
+        # SafeLoader's constructors crash on some explicitly tagged scalars instead of raising
+        # a YAMLError: "!!timestamp x" (AttributeError), "!!bool x" (KeyError), '!!int ""' or
+        # "!!int -" (IndexError). The value is bad, not the batch.
+        raise RecordError(
+            f"YAML value not valid for its tag ({type(exc).__name__}: {one_line(exc, 80)})"
+        ) from None
 
 
 def _count_aliases(text: str) -> bool:
