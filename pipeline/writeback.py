@@ -112,6 +112,10 @@ def _parse(text: str, path: Path) -> dict[Any, Any]:
     except yaml.YAMLError as exc:
         reason = " ".join(str(exc).split())[:160]
         raise WriteBackError(f"{path}: front matter is not valid YAML ({reason})") from exc
+    except (ValueError, OverflowError, AttributeError, KeyError, IndexError, TypeError) as exc:
+        # A constructor refused a value, some by crashing ("!!bool x", "!!timestamp x").
+        reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:160]
+        raise WriteBackError(f"{path}: front matter holds an invalid value ({reason})") from exc
     if data is None:
         return {}
     if not isinstance(data, dict):
