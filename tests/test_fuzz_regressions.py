@@ -19,6 +19,15 @@ abort the whole load instead of becoming an error entry):
 * ``zip_empty_member_name``: a member with an empty file name made ``ZipInfo.is_dir()`` raise
   ``IndexError``.
 
+And in the YAML fallback (:mod:`pipeline.yaml_backend`, also the "second opinion" behind
+yaml-rs, which rejects these tags), found with the token dictionary in run 4:
+
+* ``yaml_timestamp_tag_on_text``: an explicit tag on a scalar that does not fit it made PyYAML's
+  safe constructors crash instead of raising a YAMLError - ``!!timestamp x`` (AttributeError),
+  ``!!bool x`` (KeyError), ``!!int ""`` / ``!!int "-"`` / ``!!float ""`` (IndexError) - and one
+  such header aborted the whole load. Write-back's own check parse had the same hole (and let
+  a ValueError such as ``title: 2021-13-45`` escape as a non-``WriteBackError``).
+
 And one false alarm of the harness, kept because the case is worth pinning down:
 
 * ``edit_cr_only_line_endings``: a file whose lines end in a lone ``\r`` (old Mac style). The
@@ -44,7 +53,7 @@ from pipeline.frame import load_records
 from pipeline.limits import Limits
 from pipeline.schema import COLUMNS
 from pipeline.sources import Source, _archive_sources
-from pipeline.writeback import edit_front_matter
+from pipeline.writeback import WriteBackError, edit_front_matter, write_back
 
 ROOT = Path(__file__).resolve().parent.parent
 REGRESSIONS = sorted((ROOT / "fuzz" / "regressions").glob("*.bin"))
@@ -184,3 +193,32 @@ def test_write_back_into_cr_only_file(tmp_path: Path) -> None:
     (tmp_path / "x.md").write_bytes(new)
     frame = load_records([str(tmp_path)]).frame
     assert frame["title"].tolist() == ["t"] and frame["quality"].tolist() == [5]
+
+
+BAD_TAGS = ["!!timestamp x", "!!bool x", '!!int ""', '!!int "-"', "!!int _", '!!float ""', "!!int"]
+
+
+@pytest.mark.parametrize("backend", ["auto", "pyyaml"])
+def test_tagged_scalar_that_does_not_fit_is_an_error(backend: str, tmp_path: Path) -> None:
+    """Each header is one error entry with a reason; the good record beside them is kept."""
+    for i, tag in enumerate(BAD_TAGS):
+        (tmp_path / f"t{i}.md").write_text(f"---\ntitle: {tag}\nquality: 3\n---\nbody\n")
+    (tmp_path / "good.md").write_bytes(GOOD)
+    result = load_records([str(tmp_path)], jobs=1, yaml_backend=backend)
+    assert result.frame["source"].tolist() == [str(tmp_path / "good.md")]
+    assert sorted(e.source for e in result.errors) == sorted(
+        str(tmp_path / f"t{i}.md") for i in range(len(BAD_TAGS))
+    )
+    assert all("YAML value not valid" in e.reason for e in result.errors)
+
+
+@pytest.mark.parametrize("tag", [*BAD_TAGS, "2021-13-45"])
+def test_write_back_refuses_bad_tagged_values_cleanly(tag: str, tmp_path: Path) -> None:
+    """Write-back refuses with its own one-line error and leaves the file as it was."""
+    path = tmp_path / "x.md"
+    data = f"---\ntitle: {tag}\n---\nbody\n".encode()
+    path.write_bytes(data)
+    with pytest.raises(WriteBackError, match="invalid value"):
+        write_back(path, "quality_pred", 4.5)
+    assert path.read_bytes() == data
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.md"]
