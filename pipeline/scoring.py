@@ -136,13 +136,30 @@ def explain_reference(model: Any, frame: pd.DataFrame) -> dict[str, float]:
     if parts is None or frame.empty:
         return {}
     prep, _ = parts
-    X = _dense(prep.transform(frame))
-    if X is None:
-        return {}
-    names = _feature_names(prep, X.shape[1])
-    with np.errstate(all="ignore"):
-        medians = [float(np.nanmedian(c)) if np.isfinite(c).any() else math.nan for c in X.T]
+    raw = prep.transform(frame)
+    names = _feature_names(prep, raw.shape[1])
+    X = _dense(raw)
+    medians = _sparse_medians(raw) if X is None else [_median(c) for c in X.T]
     return dict(zip(names, medians, strict=True))
+
+
+def _median(column: np.ndarray) -> float:
+    finite = np.isfinite(column)
+    return float(np.median(column[finite])) if finite.any() else math.nan
+
+
+def _sparse_medians(X: Any) -> list[float]:
+    """Column medians of a sparse matrix without densifying it (mostly-zero columns give 0)."""
+    X = X.tocsc()
+    n = X.shape[0]
+    medians = []
+    for j in range(X.shape[1]):
+        start, stop = X.indptr[j], X.indptr[j + 1]
+        if 2 * (stop - start) < n:
+            medians.append(0.0)
+        else:
+            medians.append(_median(np.asarray(X[:, j].toarray(), dtype=float).ravel()))
+    return medians
 
 
 def _lgbm_estimator(final: Any) -> Any | None:
