@@ -23,6 +23,7 @@ from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 from sklearn.model_selection import GroupKFold, KFold
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
+from threadpoolctl import threadpool_limits
 
 from pipeline.features.build import ANCHOR_INDEX, build_features, input_columns
 from pipeline.features.provider import provider_keys, url_key
@@ -31,7 +32,7 @@ from pipeline.schema import TARGET
 
 PROTOCOLS: tuple[str, ...] = ("random", "time", "provider", "site")
 KINDS: tuple[str, ...] = ("hgb", "lgbm", "ridge")
-DEFAULT_KIND = "ridge"
+DEFAULT_KIND = "hgb"
 QUALITY_RANGE: tuple[float, float] = (11.0, 189.0)
 
 
@@ -42,6 +43,8 @@ class ClippedRegressor(RegressorMixin, BaseEstimator):
     With ``anchor_index`` set, the inner estimator fits ``y - X[:, anchor_index]`` and the
     prediction is anchor + correction. The anchor is the provider step's rule-like prediction,
     so a regularised correction falls back to it where the data say little (a new site).
+    ``n_threads`` caps OpenMP/BLAS threads: on a small, busy machine one thread is several
+    times faster than oversubscribed ones (HistGradientBoosting on 1.2k rows: 3 s vs 16 s).
     """
 
     def __init__(
@@ -50,11 +53,13 @@ class ClippedRegressor(RegressorMixin, BaseEstimator):
         low: float = QUALITY_RANGE[0],
         high: float = QUALITY_RANGE[1],
         anchor_index: int | None = None,
+        n_threads: int | None = 1,
     ) -> None:
         self.estimator = estimator
         self.low = low
         self.high = high
         self.anchor_index = anchor_index
+        self.n_threads = n_threads
 
     def _anchor(self, X: Any) -> np.ndarray | float:
         if self.anchor_index is None:
@@ -72,12 +77,14 @@ class ClippedRegressor(RegressorMixin, BaseEstimator):
 
     def fit(self, X: Any, y: Any) -> ClippedRegressor:
         target = np.asarray(y, dtype=float) - self._anchor(X)
-        self.estimator_ = clone(self.estimator).fit(self._rest(X), target)
+        with threadpool_limits(self.n_threads):
+            self.estimator_ = clone(self.estimator).fit(self._rest(X), target)
         return self
 
     def predict(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "estimator_")
-        pred = self.estimator_.predict(self._rest(X)) + self._anchor(X)
+        with threadpool_limits(self.n_threads):
+            pred = self.estimator_.predict(self._rest(X)) + self._anchor(X)
         return np.clip(pred, self.low, self.high)
 
 
@@ -146,6 +153,18 @@ def train(frame: pd.DataFrame, seed: int = 0, kind: str = DEFAULT_KIND) -> Pipel
 def predict(model: Pipeline, frame: pd.DataFrame) -> np.ndarray:
     """Predicted quality for each row of ``frame`` (any rows, scored or not)."""
     return np.asarray(model.predict(frame), dtype=float)
+
+
+def anchor_prediction(model: Pipeline, frame: pd.DataFrame) -> np.ndarray:
+    """The provider step's rule-like prediction alone (structure terms + provider level).
+
+    Reported next to the model as the "prior_rule" baseline: what the learned correction adds.
+    """
+    X = model[:-1].transform(frame)
+    col = X[:, ANCHOR_INDEX]
+    col = col.toarray() if hasattr(col, "toarray") else np.asarray(col)
+    final = model[-1]
+    return np.clip(np.asarray(col, dtype=float).ravel(), final.low, final.high)
 
 
 # ---- metrics and baselines ------------------------------------------------------------------
@@ -331,19 +350,27 @@ def evaluate(
                 "pred": pred,
                 "global_mean": global_mean_baseline(y[tr], len(te)),
                 "provider_mean": provider_mean_baseline(prov[tr], y[tr], prov[te]),
+                "prior_rule": anchor_prediction(model, rows.iloc[te]),
             }
         )
         parts.append(part)
         fold_stats.append({"fold": name, "n_train": len(tr), **metrics(y[te], pred)})
     preds = pd.concat(parts, ignore_index=True)
     result_metrics = {
-        c: metrics(preds["y"], preds[c]) for c in ("pred", "global_mean", "provider_mean")
+        c: metrics(preds["y"], preds[c])
+        for c in ("pred", "global_mean", "provider_mean", "prior_rule")
     }
     result_metrics["model"] = result_metrics.pop("pred")
-    ordered = {k: result_metrics[k] for k in ("model", "global_mean", "provider_mean")}
+    ordered = {
+        k: result_metrics[k] for k in ("model", "global_mean", "provider_mean", "prior_rule")
+    }
     if protocol == "site":  # each direction separately too
         for name, g in preds.groupby("fold", sort=True):
-            for c, lab in (("pred", "model"), ("provider_mean", "provider_mean")):
+            for c, lab in (
+                ("pred", "model"),
+                ("provider_mean", "provider_mean"),
+                ("prior_rule", "prior_rule"),
+            ):
                 ordered[f"{lab}[{name}]"] = metrics(g["y"], g[c])
     return EvaluationResult(
         protocol, kind, seed, ordered, preds, fold_stats, strict_related=strict_related

@@ -105,7 +105,7 @@ def test_guard_step_drops_target_side_columns(frame: pd.DataFrame) -> None:
 
 def test_no_feature_step_selects_a_target_side_column() -> None:
     for kind in ("tree", "linear"):
-        ct = build_features(kind)[-1]
+        ct = build_features(kind).named_steps["features"]
         for _, _, cols in ct.transformers:
             assert not set(cols) & set(NEVER_FEATURES)
 
@@ -136,13 +136,20 @@ def test_model_beats_global_mean_and_is_deterministic(frame: pd.DataFrame) -> No
     np.testing.assert_array_equal(pred, again)
 
 
+def test_default_model_is_deterministic(frame: pd.DataFrame) -> None:
+    """Same data + seed -> identical predictions, with the default (tree) estimator."""
+    first = M.predict(M.train(frame, seed=0), frame)
+    second = M.predict(M.train(frame.copy(), seed=0), frame)
+    np.testing.assert_array_equal(first, second)
+
+
 def test_train_drops_duplicates_and_unscored(frame: pd.DataFrame) -> None:
     f = frame.copy()
     f.loc[0, "is_duplicate"] = True
     f.loc[1, "quality"] = pd.NA
     rows = M.training_rows(f)
     assert len(rows) == len(frame) - 2
-    model = M.train(f, seed=0)
+    model = M.train(f, seed=0, kind="ridge")
     assert M.predict(model, frame.iloc[:3]).shape == (3,)
 
 
@@ -194,7 +201,7 @@ def test_evaluate_is_deterministic(frame: pd.DataFrame) -> None:
 
 
 def test_feature_importance_groups(frame: pd.DataFrame) -> None:
-    model = M.train(frame, seed=0)
+    model = M.train(frame, seed=0, kind="ridge")
     imp = M.feature_importance(model, frame, frame["quality"].astype(float), n_repeats=1)
     assert {"group", "mae_increase"} <= set(imp.columns)
     top = set(imp["group"].head(3))

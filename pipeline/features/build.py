@@ -98,6 +98,31 @@ class ScaleAfterAnchor(TransformerMixin, BaseEstimator):
         return np.asarray(list(input_features), dtype=object)
 
 
+class EmptyColumnsToZero(TransformerMixin, BaseEstimator):
+    """Set columns that were all-missing at fit to 0 (HistGradientBoosting cannot bin them).
+
+    Other missing values stay NaN: trees route them on their own.
+    """
+
+    def fit(self, X: np.ndarray, y: object = None) -> EmptyColumnsToZero:
+        X = np.asarray(X, dtype=float)
+        self.n_features_in_ = X.shape[1]
+        self.empty_ = np.isnan(X).all(axis=0) if len(X) else np.ones(X.shape[1], dtype=bool)
+        return self
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        check_is_fitted(self, "empty_")
+        X = np.array(X, dtype=float, copy=True)
+        X[:, self.empty_] = 0.0
+        return X
+
+    def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
+        check_is_fitted(self, "empty_")
+        if input_features is None:
+            return np.asarray([f"x{i}" for i in range(self.n_features_in_)], dtype=object)
+        return np.asarray(list(input_features), dtype=object)
+
+
 def input_columns(kind: str = "tree") -> list[str]:
     """The frame columns a model of ``kind`` reads (for docs, tests, permutation groups)."""
     cols = [*TEXT_INPUT, *PROVIDER_COLUMNS, *STRUCTURE_COLUMNS, *TIME_INPUT]
@@ -150,4 +175,7 @@ def build_features(
         sparse_threshold=0.3 if kind == "linear" else 0,
         verbose_feature_names_out=True,
     )
-    return Pipeline([("guard", TargetSideGuard()), ("features", ct)])
+    steps = [("guard", TargetSideGuard()), ("features", ct)]
+    if kind == "tree":
+        steps.append(("empty", EmptyColumnsToZero()))
+    return Pipeline(steps)
