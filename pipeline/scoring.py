@@ -541,7 +541,13 @@ def dask_batches(
             )
             client = own_client = Client(own_cluster)
         else:
-            client = own_client = Client(scheduler)
+            try:
+                client = own_client = Client(scheduler, timeout="10s")
+            except (OSError, ValueError) as exc:  # TimeoutError is an OSError
+                reason = one_line(f"{type(exc).__name__}: {exc}", 200)
+                raise ScoringError(
+                    f"cannot reach the Dask scheduler {scheduler} ({reason})"
+                ) from exc
     try:
         yield from _gather_in_order(client, scorer, paths, chunk)
     finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 import warnings
 from enum import StrEnum
 from pathlib import Path
@@ -175,7 +176,7 @@ def predict_command(
             empty=scorer.empty(),
             write_back_plan=field_plan,
             on_error=print_error,
-            progress=is_terminal(),
+            progress=is_terminal() and not (out is None and sys.stdout.isatty()),
         )
     except ScoringError as exc:
         raise fail(str(exc)) from None
