@@ -113,3 +113,12 @@ def test_dask_refuses_stdin(model_path) -> None:
         app, ["predict", "-", "--model", str(model_path), "--engine", "dask"]
     )
     assert result.exit_code == 2 and "standard input" in result.stderr
+
+
+def test_cli_engine_dask_starts_its_own_local_cluster(model_path, tmp_path) -> None:
+    write_corpus(tmp_path / "site", 6)
+    base = ["predict", str(tmp_path / "site"), "--model", str(model_path)]
+    local = CliRunner().invoke(app, base)
+    dask = CliRunner().invoke(app, [*base, "--engine", "dask", "--jobs", "1"])
+    assert local.exit_code == dask.exit_code == 0, dask.output
+    assert local.stdout == dask.stdout and local.stdout.count("\n") == 6
