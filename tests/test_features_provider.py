@@ -126,3 +126,24 @@ def test_prior_needs_y() -> None:
     X, _ = _frame(6)
     with pytest.raises(ValueError):
         ProviderPrior().fit(X)
+
+
+def test_own_related_entries_place_an_unseen_provider() -> None:
+    X, y = _frame()
+    step = ProviderPrior(use_related=False).fit(X, y)
+    new = _record(200, "zeta.org", False)
+    new["related"] = [
+        {
+            "provider_name": "Zeta",
+            "provider_domain": "zeta.org",
+            "url": "https://zeta.org/other",
+            "type": "article",
+            "image_count": 0,
+            "title": "Other zeta story",
+            "quality": 127.0,
+        }
+    ]
+    out = pd.DataFrame(step.transform(pd.DataFrame([new])), columns=step.get_feature_names_out())
+    assert out.loc[0, "prior_domain_log_n"] == 0
+    assert out.loc[0, "prior_expected"] == pytest.approx(127.0, abs=2.0)
+    assert out.loc[0, "prior_own_related"] == pytest.approx(out.loc[0, "prior_level"])

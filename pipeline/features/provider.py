@@ -170,6 +170,30 @@ def _select(obs: pd.DataFrame, rows: np.ndarray | None, exclude_urls: set[str]) 
     return pd.concat([keyed, obs[obs["url_key"] == ""]], ignore_index=True)
 
 
+def _own_related_level(
+    rec: Mapping[str, object], domain: str, topics: Sequence[str], beta: np.ndarray
+) -> float:
+    """Structure-adjusted mean quality of the record's *own* related entries from its provider.
+
+    Those entries arrive with the record (they are input, not training data), so they can
+    place a provider never seen in training; the record itself (same URL) is skipped.
+    """
+    if not domain:
+        return np.nan
+    own_key = url_key(rec.get("url"))
+    levels = []
+    for e in as_entries(rec.get("related")):
+        q = e.get("quality")
+        if _missing(q):
+            continue
+        if parse_provider(e.get("provider_name"), e.get("provider_domain"))["domain"] != domain:
+            continue
+        if url_key(e.get("url") or e.get("web_url") or e.get("original_url")) == own_key:
+            continue
+        levels.append(float(q) - float(np.asarray(structure_terms(e, topics)) @ beta))  # type: ignore[arg-type]
+    return float(np.mean(levels)) if levels else np.nan
+
+
 class ProviderPrior(TransformerMixin, BaseEstimator):
     """Structure-adjusted, smoothed quality prior per provider domain, origin name and TLD.
 
@@ -295,9 +319,12 @@ class ProviderPrior(TransformerMixin, BaseEstimator):
                         best = float(r["adj"])
                 else:
                     feats += [glob, 0.0, raw_glob, np.nan]
+            own = _own_related_level(rec, p["domain"], topics_all[i], beta)
+            if np.isnan(best) and not np.isnan(own):
+                best = own  # a provider never seen in training, but scored in this record's list
             level = glob if np.isnan(best) else best
             feats[0] = float(s @ beta + level)
-            feats += [level, float(bool(p["syndicated"]))]
+            feats += [level, own, float(bool(p["syndicated"]))]
             feats += [
                 float(p["domain"] != "" and url_domain(rec.get("url")) not in ("", p["domain"]))
             ]
@@ -312,7 +339,7 @@ class ProviderPrior(TransformerMixin, BaseEstimator):
         names: list[str] = ["prior_expected"]
         for key in ("domain", "origin", "tld"):
             names += [f"prior_{key}", f"prior_{key}_log_n", f"prior_{key}_raw", f"prior_{key}_std"]
-        names += ["prior_level", "provider_syndicated", "url_off_provider"]
+        names += ["prior_level", "prior_own_related", "provider_syndicated", "url_off_provider"]
         return np.asarray(names, dtype=object)
 
 
