@@ -259,18 +259,26 @@ _ARCHIVE_ERRORS = (
 
 
 def _archive_sources(
-    path: str, data: bytes | None, limits: Limits, *, depth: int, name: str | None = None
+    path: str,
+    data: bytes | None,
+    limits: Limits,
+    *,
+    depth: int,
+    name: str | None = None,
+    budget: _ArchiveBudget | None = None,
 ) -> Iterator[Source | LoadError]:
+    """Sources of one archive; a nested archive spends the budget of the outermost one."""
     name = name or path
+    budget = budget or _ArchiveBudget(name, limits)
     if depth > limits.max_archive_depth:
         yield LoadError(name, f"archive nested deeper than {limits.max_archive_depth} levels")
         return
     lower = name.lower()
     try:
         if lower.endswith(ZIP_SUFFIXES):
-            yield from _zip_members(path, data, limits, depth=depth, name=name)
+            yield from _zip_members(path, data, limits, depth=depth, name=name, budget=budget)
         else:
-            yield from _tar_members(path, data, limits, depth=depth, name=name)
+            yield from _tar_members(path, data, limits, depth=depth, name=name, budget=budget)
     except _ARCHIVE_ERRORS as exc:
         yield LoadError(name, f"unreadable archive: {one_line(exc)}")
 
@@ -321,7 +329,9 @@ def _member_sources(
             return False
         budget.spend(len(data))
     if kind == "archive":
-        yield from _archive_sources(full, data, limits, depth=depth + 1, name=full)
+        # The same budget: otherwise each nested archive could inflate max_archive_bytes again
+        # (a zip of 1,000 small zips of zeros would hold a terabyte).
+        yield from _archive_sources(full, data, limits, depth=depth + 1, name=full, budget=budget)
         return False
     site = PurePosixPath(member).parent.name or PurePosixPath(archive.split("::")[0]).name
     yield Source(name=full, kind=kind, site=site, data=data)
@@ -329,10 +339,15 @@ def _member_sources(
 
 
 def _tar_members(
-    path: str, data: bytes | None, limits: Limits, *, depth: int, name: str
+    path: str,
+    data: bytes | None,
+    limits: Limits,
+    *,
+    depth: int,
+    name: str,
+    budget: _ArchiveBudget,
 ) -> Iterator[Source | LoadError]:
     fileobj = io.BytesIO(data) if data is not None else None
-    budget = _ArchiveBudget(name, limits)
     with tarfile.open(name=None if fileobj else path, fileobj=fileobj, mode="r:*") as archive:
         for info in archive:
             # Every entry counts, directories and links too: tarfile keeps each one it has
@@ -357,10 +372,15 @@ def _tar_members(
 
 
 def _zip_members(
-    path: str, data: bytes | None, limits: Limits, *, depth: int, name: str
+    path: str,
+    data: bytes | None,
+    limits: Limits,
+    *,
+    depth: int,
+    name: str,
+    budget: _ArchiveBudget,
 ) -> Iterator[Source | LoadError]:
     fileobj = io.BytesIO(data) if data is not None else path
-    budget = _ArchiveBudget(name, limits)
     with zipfile.ZipFile(fileobj) as archive:
         for info in archive.infolist():
             if (stop := budget.take_member()) is not None:  # directories count too
