@@ -860,3 +860,34 @@ def test_file_size_cap_applies_to_archive_members(size: int, archive: str) -> No
             assert kept == {"a.md", "big.md", "z.md"} and not errors
         else:
             assert kept == {"a.md", "z.md"} and errors == [f"{path}::big.md"], result.errors
+
+
+@given(nested=st.integers(min_value=1, max_value=6), kind=st.sampled_from(["zip", "tar"]))
+@settings(max_examples=12)
+def test_nested_archives_share_the_inflated_budget(nested: int, kind: str) -> None:
+    """Archives inside an archive spend the outer archive's max_archive_bytes: n small nested
+    zips of 3,000 inflated bytes each stop at the 10,000-byte cap, and that is reported."""
+    limits = Limits(max_archive_bytes=10_000, max_file_bytes=8_000)
+    inner = zip_bytes({"m.md": md_record("m", body="0" * 3_000)})
+    members = {f"n{i}.zip": inner for i in range(nested)}
+    if kind == "zip":
+        data = zip_bytes(members)
+    else:
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w") as tar:
+            for name, payload in members.items():
+                info = tarfile.TarInfo(name)
+                info.size = len(payload)
+                tar.addfile(info, io.BytesIO(payload))
+        data = buffer.getvalue()
+    with folder({f"x.{kind}": data}) as root:
+        result = load(root, limits=limits)
+        path = str(root / f"x.{kind}")
+        kept = [s for s in result.frame["source"] if s.startswith(path)]
+        held = sum(len(s) for s in result.frame.loc[result.frame["source"].isin(kept), "body"])
+        assert held <= limits.max_archive_bytes
+        errors = cap_errors(result, path)
+        assert len(kept) + len(errors) == nested, result.errors
+        assert (len(kept) < nested) == bool(errors)
+        if nested * 3_000 > limits.max_archive_bytes:
+            assert errors, result.errors  # "inflates past ..." or "larger than the cap of ..."
