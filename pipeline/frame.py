@@ -143,6 +143,7 @@ def iter_batches(
 
     pending_errors: list[LoadError] = []
     file_sources: list[Source] = []
+    held = [0]  # bytes of archive members waiting in memory in file_sources
 
     def flush_files() -> Iterator[Batch]:
         if file_sources:
@@ -150,6 +151,7 @@ def iter_batches(
                 list(file_sources), batch_size, jobs, limits, expand_related, yaml_backend, report
             )
             file_sources.clear()
+            held[0] = 0
 
     for item in iter_sources(paths, limits):
         if isinstance(item, LoadError):
@@ -164,7 +166,10 @@ def iter_batches(
             pending_errors = []
         else:
             file_sources.append(item)
-            if len(file_sources) >= PARALLEL_THRESHOLD * 4:
+            held[0] += len(item.data) if item.data is not None else 0
+            # Parse before more than one archive's worth of inflated members piles up: each
+            # archive is capped, but many archives in one call would add up without bound.
+            if len(file_sources) >= PARALLEL_THRESHOLD * 4 or held[0] >= limits.max_archive_bytes:
                 yield from flush_files()
     yield from flush_files()
     if pending_errors:
