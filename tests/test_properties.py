@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -891,3 +892,26 @@ def test_nested_archives_share_the_inflated_budget(nested: int, kind: str) -> No
         assert (len(kept) < nested) == bool(errors)
         if nested * 3_000 > limits.max_archive_bytes:
             assert errors, result.errors  # "inflates past ..." or "larger than the cap of ..."
+
+
+def test_many_archives_do_not_pile_up_in_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each archive is capped, and members of many archives are parsed before more than about
+    one archive's worth (max_archive_bytes) of inflated data waits in memory."""
+    from pipeline import frame as frame_module
+
+    limits = Limits(max_archive_bytes=20_000, max_file_bytes=5_000)
+    real = frame_module._file_batches
+    held: list[int] = []
+
+    def spy(sources: list[Any], *args: Any) -> Any:
+        held.append(sum(len(s.data) for s in sources if s.data is not None))
+        return real(sources, *args)
+
+    monkeypatch.setattr(frame_module, "_file_batches", spy)
+    member = md_record("m", body="0" * 4_000)
+    archives = {f"a{i}.zip": zip_bytes({f"m{j}.md": member for j in range(4)}) for i in range(8)}
+    with folder(archives) as root:
+        result = load(root, limits=limits)
+    assert len(result.frame) == 8 * 4 + 1 and not result.errors
+    assert sum(held) >= 8 * 4 * 4_000
+    assert max(held) <= limits.max_archive_bytes + limits.max_file_bytes, held
