@@ -79,7 +79,7 @@ def _frame(n: int = 40) -> tuple[pd.DataFrame, np.ndarray]:
 
 def test_prior_is_structure_adjusted_and_learns_from_related_entries() -> None:
     X, y = _frame()
-    step = ProviderPrior(smoothing=0.1, alpha=0.01).fit(X, y)
+    step = ProviderPrior(smoothing=0.1, alpha=0.01, meta=True).fit(X, y)
     assert step.structure_coef_["has_image"] == pytest.approx(20.0, abs=0.5)
     new = pd.DataFrame(
         [
@@ -98,7 +98,7 @@ def test_prior_is_structure_adjusted_and_learns_from_related_entries() -> None:
 
 def test_without_related_entries_an_unseen_provider_gets_the_global_level() -> None:
     X, y = _frame()
-    step = ProviderPrior(use_related=False).fit(X, y)
+    step = ProviderPrior(use_related=False, meta=True).fit(X, y)
     out = pd.DataFrame(
         step.transform(pd.DataFrame([_record(100, "gamma.net", False)])),
         columns=step.get_feature_names_out(),
@@ -109,7 +109,7 @@ def test_without_related_entries_an_unseen_provider_gets_the_global_level() -> N
 
 def test_fit_transform_is_cross_fitted() -> None:
     X, y = _frame()
-    step = ProviderPrior(use_related=False, random_state=0)
+    step = ProviderPrior(use_related=False, random_state=0, meta=True)
     oof = step.fit_transform(X, y)
     full = step.transform(X)
     assert oof.shape == full.shape
@@ -118,8 +118,18 @@ def test_fit_transform_is_cross_fitted() -> None:
     X1 = pd.concat([X, pd.DataFrame([_record(999, "solo.org", False)])], ignore_index=True)
     y1 = np.append(y, 180.0)
     names = list(step.get_feature_names_out())
-    solo = ProviderPrior(use_related=False).fit_transform(X1, y1)[-1]
+    solo = ProviderPrior(use_related=False, meta=True).fit_transform(X1, y1)[-1]
     assert solo[names.index("prior_domain_log_n")] == 0
+
+
+def test_meta_statistics_are_optional() -> None:
+    X, y = _frame()
+    lean = ProviderPrior().fit(X, y)
+    full = ProviderPrior(meta=True).fit(X, y)
+    lean_names, full_names = list(lean.get_feature_names_out()), list(full.get_feature_names_out())
+    assert "prior_domain_log_n" in full_names and "prior_domain_log_n" not in lean_names
+    assert lean.transform(X).shape == (len(X), len(lean_names))
+    assert lean_names[0] == full_names[0] == "prior_expected"
 
 
 def test_prior_needs_y() -> None:
@@ -130,7 +140,7 @@ def test_prior_needs_y() -> None:
 
 def test_own_related_entries_place_an_unseen_provider() -> None:
     X, y = _frame()
-    step = ProviderPrior(use_related=False).fit(X, y)
+    step = ProviderPrior(use_related=False, meta=True).fit(X, y)
     new = _record(200, "zeta.org", False)
     new["related"] = [
         {
