@@ -437,10 +437,30 @@ def test_hostile_front_matter(files: list[bytes], backend: str) -> None:
             event(error.reason.split(":")[0][:40])
 
 
-@given(records=st.lists(json_records, min_size=1, max_size=4))
-def test_json_values_as_front_matter(records: list[dict[str, Any]]) -> None:
+related_entry = st.fixed_dictionaries(
+    {},
+    optional={
+        "title": json_scalars,
+        "quality": json_scalars | st.integers(0, 200),
+        "webUrl": st.sampled_from(["https://a.example/x", "http://[::1", "", "b.example/y"]),
+        "publishedDateTime": json_scalars,
+        "provider": json_values,
+        "images": json_values,
+    },
+)
+
+
+@given(
+    records=st.lists(json_records, min_size=1, max_size=4),
+    related=st.lists(related_entry, max_size=3),
+)
+def test_json_values_as_front_matter(
+    records: list[dict[str, Any]], related: list[dict[str, Any]]
+) -> None:
     """Arbitrary JSON values in YAML front matter (JSON is YAML): a record or one error each."""
     named = {}
+    if related:
+        records[0] = {**records[0], "related": related}
     for i, record in enumerate(records):
         header = json.dumps(record, ensure_ascii=False)
         named[f"r{i}.md"] = f"---\n{header}\n---\nbody\n".encode("utf-8", "surrogatepass")
@@ -450,6 +470,15 @@ def test_json_values_as_front_matter(records: list[dict[str, Any]]) -> None:
         check_good_kept(result, root)
         names = entries(result)
         assert all(names[str(root / name)] == 1 for name in named)
+        # With related entries as rows of their own: same records, plus flagged child rows.
+        expanded = load(root, expand_related=True)
+        check_shape(expanded)
+        main = expanded.frame.loc[~expanded.frame["is_related"].astype(bool)]
+        assert main["source"].tolist() == result.frame["source"].tolist()
+        children = expanded.frame.loc[expanded.frame["is_related"].astype(bool)]
+        assert set(children["parent_id"]) <= set(main["id"])
+        assert children["quality"].notna().all()
+        assert expanded.errors == result.errors
 
 
 @given(
