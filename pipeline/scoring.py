@@ -302,7 +302,7 @@ def _short(value: float) -> str:
 
 
 def _signed(effect: float) -> str:
-    text = f"{abs(effect):.0f}" if abs(effect) >= 1 else f"{abs(effect):.1f}"
+    text = f"{abs(effect):.0f}" if abs(effect) >= 0.95 else f"{abs(effect):.1f}"
     return f"+{text}" if effect >= 0 else f"{MINUS}{text}"
 
 
