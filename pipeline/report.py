@@ -17,18 +17,13 @@ import pandas as pd
 
 from pipeline import plots
 from pipeline.model import (
-    DEFAULT_KIND,
     EvaluationResult,
-    feature_importance,
-    make_model,
-    splits,
     summary_table,
     training_rows,
 )
-from pipeline.schema import TARGET
+from pipeline.training import holdout_importance
 
 SUMMARY_NAME = "summary.md"
-IMPORTANCE_PROTOCOL = "time"  # importance measured on the newest 20 %, fitted on the older 80 %
 ERROR_COLUMNS: tuple[str, ...] = (
     "title",
     "provider_name",
@@ -39,29 +34,6 @@ ERROR_COLUMNS: tuple[str, ...] = (
     "url",
     "source",
 )
-
-
-def holdout_importance(
-    frame: pd.DataFrame, kind: str = DEFAULT_KIND, seed: int = 0, n_repeats: int = 3
-) -> pd.DataFrame:
-    """Permutation importance measured on held-out records (the newest 20 %).
-
-    Why not on the training records: a model that memorised its training rows would make
-    every column look important there. Fitting on the older 80 % and shuffling columns of the
-    newest 20 % asks what each group of inputs is worth on articles the model has not seen.
-    The table's ``attrs["n"]`` holds the number of held-out records.
-    """
-    rows = training_rows(frame).reset_index(drop=True)
-    if len(rows) < 2:
-        raise ValueError("need at least two scored records to measure importance")
-    _, train, test = splits(rows, IMPORTANCE_PROTOCOL, seed)[0]
-    if len(train) == 0 or len(test) == 0:
-        raise ValueError("the time split left no training or no test records")
-    y = rows[TARGET].astype(float).to_numpy()
-    fitted = make_model(kind, seed).fit(rows.iloc[train], y[train])
-    table = feature_importance(fitted, rows.iloc[test], y[test], n_repeats=n_repeats, seed=seed)
-    table.attrs["n"] = len(test)
-    return table
 
 
 def largest_errors(predictions: pd.DataFrame, frame: pd.DataFrame, n: int = 10) -> pd.DataFrame:
