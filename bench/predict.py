@@ -17,6 +17,7 @@ Memory: the corpus is converted to JSON API objects and repeated 10x and 100x (~
 into a JSON Lines dump; the peak RSS of the `score predict` process tree (psutil, sampled
 every 50 ms) must not grow with the dump.
 
+The corpus is ../shared/corpus beside the repository, or $AQ_CORPUS.
 Without ``--model`` (and no models/quality.joblib) a model is trained on the corpus first
 (pipeline.model.train, ~30 s) and saved in the temp dir.
 
@@ -53,13 +54,16 @@ from pipeline.frame import load_records
 from pipeline.records import normalize
 
 ROOT = Path(__file__).resolve().parents[1]
-CORPUS = ROOT.parent / "shared" / "corpus"
+CORPUS = Path(os.environ.get("AQ_CORPUS", ROOT.parent / "shared" / "corpus"))
 SITES = ("diablo4", "power-apps")
 FEED = CORPUS / "feeds" / "diablo4-api"
 
 
 def corpus_files() -> list[Path]:
-    return sorted(p for site in SITES for p in (CORPUS / site).glob("*.md"))
+    files = sorted(p for site in SITES for p in (CORPUS / site).glob("*.md"))
+    if not files:
+        sys.exit(f"no corpus at {CORPUS} (set AQ_CORPUS)")
+    return files
 
 
 def score_command() -> list[str]:
