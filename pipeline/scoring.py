@@ -12,6 +12,10 @@ Why this shape
   (:func:`run_predict`) writes them, so both engines produce identical tables.
 * **Nothing is touched when the model is wrong**: the CLI loads and checks the artifact (and
   the interval calibration) before any input is read or any output/write-back file is opened.
+* **Local parallelism**: parsing runs in pipeline.frame's worker processes; with
+  ``score_jobs`` > 1 whole batches are also scored in a "forkserver" process pool (fresh
+  processes: safe beside OpenMP threads; scripts calling it need the usual
+  ``if __name__ == "__main__":`` guard).
 * **Write-back** is per file and atomic (:func:`pipeline.writeback.write_back`): a crash midway
   leaves every file either fully updated or byte-identical.
 """
@@ -344,14 +348,6 @@ class Scorer:
     only_missing: bool = False
     halfwidth: float | None = None  # prediction interval half-width, None: no interval
     explainer: Explainer | None = None
-
-    def columns(self) -> list[str]:
-        cols = [*ID_COLUMNS, "quality", PRED]
-        if self.halfwidth is not None:
-            cols += [LOW, HIGH]
-        if self.explainer is not None:
-            cols.append(WHY)
-        return cols
 
     def score(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, list[LoadError]]:
         """Output rows for ``frame`` and an error for each record the model could not score."""
