@@ -7,6 +7,7 @@ composition that selects one of them, so a target can never reach the features.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable
 
 import numpy as np
@@ -74,7 +75,8 @@ class ScaleAfterAnchor(TransformerMixin, BaseEstimator):
     def fit(self, X: np.ndarray, y: object = None) -> ScaleAfterAnchor:
         X = np.asarray(X, dtype=float)
         self.n_features_in_ = X.shape[1]
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN column -> 0 below
             med = np.nanmedian(X, axis=0) if len(X) else np.zeros(X.shape[1])
         self.median_ = np.where(np.isnan(med), 0.0, med)
         filled = np.where(np.isnan(X), self.median_, X)
