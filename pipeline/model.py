@@ -1,10 +1,18 @@
 """The quality model: estimator factory, training, evaluation protocols and baselines.
 
-Why this shape: the aggregator's ``quality`` is close to an additive rule (provider tier +
-image/AMP bonuses + headline-form penalties), so the features make those terms explicit and
-the estimator only has to combine them. Evaluation is honest by construction: the provider
-prior is learned inside each training fold, the related entries of test records never feed
-training, and related entries of training records that *are* test articles are removed too.
+Why this shape: on diablo4 the aggregator's ``quality`` is (exactly, for 1,500 records) an
+additive rule found by exploring the corpus::
+
+    67 + 20·[image] + 20·[AMP link] − ⌊(len(title) − 70) / 2⌋₊ − 15·[title names no topic]
+       + 17·[each further topic named in the title] + provider tier (0, +40, +90; videos +50)
+
+(power-apps follows the same terms plus other tiers, e.g. −50). So the provider step computes
+a rule-like *anchor* -- structure terms priced by a fixed-effects ridge plus the provider's
+structure-adjusted level, learned from training records **and** their scored related entries
+-- and the final estimator (HistGradientBoosting by default; "lgbm" and "ridge" for
+comparison) learns only a correction to it. Evaluation: the prior is learned inside each
+training fold and the related lists of test records never feed training; ``strict_related``
+also removes test articles that reappear in training records' related lists.
 """
 
 from __future__ import annotations
