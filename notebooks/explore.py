@@ -24,7 +24,7 @@ RECORDS = Path(os.environ.get("EXPLORE_RECORDS", "../../shared/corpus"))
 FAST = os.environ.get("EXPLORE_FAST", "0") == "1"
 # Folder to also save every chart as a PNG (unset: charts are only shown).
 FIGURES = os.environ.get("EXPLORE_FIGURES") or None
-KIND = os.environ.get("EXPLORE_KIND", "ridge")  # estimator: see pipeline.model.KINDS
+KIND = os.environ.get("EXPLORE_KIND", "hgb")  # estimator: see pipeline.model.KINDS
 SEED = 0
 
 if not RECORDS.is_absolute():
