@@ -12,6 +12,7 @@ training row never sees its own target.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 
@@ -88,6 +89,22 @@ def normalise_name(value: object) -> str:
 
 def parse_provider(name: object, domain: object) -> dict[str, str]:
     """Split syndication: 'GameRant on MSN.com' @ msn.com -> origin gamerant, carrier msn.com."""
+    origin, carrier, dom, syndicated = _provider_parts(name, domain)
+    return {"origin": origin, "carrier": carrier, "domain": dom, "syndicated": syndicated}
+
+
+def _provider_parts(name: object, domain: object) -> tuple[str, str, str, str]:
+    """(origin, carrier, domain, syndicated) of parse_provider; cached for text inputs.
+
+    Providers repeat across records and related entries, so the regexes run once per distinct
+    (name, domain) pair. Only str/None are cached (hashable, and equal only when identical).
+    """
+    if (name is None or type(name) is str) and (domain is None or type(domain) is str):
+        return _provider_parts_cached(name, domain)
+    return _provider_parts_uncached(name, domain)
+
+
+def _provider_parts_uncached(name: object, domain: object) -> tuple[str, str, str, str]:
     dom = normalise_domain(domain)
     raw = "" if _missing(name) else str(name).strip()
     m = _SYNDICATION.match(raw)
@@ -95,22 +112,29 @@ def parse_provider(name: object, domain: object) -> dict[str, str]:
         origin = normalise_name(m.group("origin"))
         carrier_raw = m.group("carrier").strip()
         carrier = normalise_domain(carrier_raw) if "." in carrier_raw else dom
-        return {"origin": origin, "carrier": carrier or dom, "domain": dom, "syndicated": "1"}
-    return {
-        "origin": normalise_name(raw) or normalise_name(dom),
-        "carrier": "",
-        "domain": dom,
-        "syndicated": "",
-    }
+        return origin, carrier or dom, dom, "1"
+    return normalise_name(raw) or normalise_name(dom), "", dom, ""
+
+
+_provider_parts_cached = functools.lru_cache(maxsize=65_536)(_provider_parts_uncached)
 
 
 def url_key(value: object) -> str:
     """Loose URL identity (scheme, www, trailing slash, query dropped) to match entries."""
+    if type(value) is str:
+        return _url_key_cached(value)
+    return _url_key(value)
+
+
+def _url_key(value: object) -> str:
     if _missing(value):
         return ""
     u = str(value).strip().lower()
     u = re.sub(r"^[a-z][a-z0-9+.\-]*://", "", u).removeprefix("www.")
     return u.split("?", 1)[0].split("#", 1)[0].rstrip("/")
+
+
+_url_key_cached = functools.lru_cache(maxsize=65_536)(_url_key)
 
 
 def structure_terms(
@@ -198,6 +222,21 @@ def _own_related_level(
             continue
         levels.append(float(q) - float(np.asarray(structure_terms(e, topics)) @ beta))  # type: ignore[arg-type]
     return float(np.mean(levels)) if levels else np.nan
+
+
+def _table_lookup(table: pd.DataFrame) -> dict[object, list[float]]:
+    """A prior table as {key: [adj, log1p(n), raw, std]}: one dict get per row, not a .loc."""
+    return {
+        key: [float(adj), float(np.log1p(n)), float(raw), float(std)]
+        for key, adj, n, raw, std in zip(
+            table.index,
+            table["adj"].to_numpy(dtype=float),
+            table["n"].to_numpy(dtype=float),
+            table["raw"].to_numpy(dtype=float),
+            table["std"].to_numpy(dtype=float),
+            strict=True,
+        )
+    }
 
 
 class ProviderPrior(TransformerMixin, BaseEstimator):
@@ -306,6 +345,7 @@ class ProviderPrior(TransformerMixin, BaseEstimator):
         glob = float(state["glob"])  # type: ignore[arg-type]
         raw_glob = float(state.get("raw_glob", glob))  # type: ignore[arg-type]
         tables: Mapping[str, pd.DataFrame] = state["tables"]  # type: ignore[assignment]
+        lookups = {key: _table_lookup(t) for key, t in tables.items()}
         records = X.to_dict("records")
         topics_all = _as_topics(X["topics"]) if "topics" in X.columns else [[] for _ in records]
         rows = []
@@ -319,17 +359,12 @@ class ProviderPrior(TransformerMixin, BaseEstimator):
                 ("origin", p["origin"]),
                 ("tld", top_level_domain(p["domain"])),
             ):
-                t = tables.get(key)
-                if t is not None and val in t.index:
-                    r = t.loc[val]
-                    feats += [
-                        float(r["adj"]),
-                        float(np.log1p(r["n"])),
-                        float(r["raw"]),
-                        float(r["std"]),
-                    ]
+                t = lookups.get(key)
+                r = t.get(val) if t is not None else None
+                if r is not None:
+                    feats += r
                     if np.isnan(best) and key != "tld":
-                        best = float(r["adj"])
+                        best = r[0]
                 else:
                     feats += [glob, 0.0, raw_glob, np.nan]
             own = _own_related_level(rec, p["domain"], topics_all[i], beta)
