@@ -228,10 +228,10 @@ def test_score_predict_write_back_killed_midway(tmp_path: Path) -> None:
     model = train_and_save(frame, tmp_path / "m.joblib", importance=False).path
 
     root = tmp_path / "site"
-    files = make_folder(root, 240)
+    files = make_folder(root, 120)
     score = [sys.executable, "-c", "from pipeline.cli import app; app(prog_name='score')"]
     command = [*score, "predict", str(root), "--model", str(model), "--write-back"]
-    command += ["--batch-size", "20", "--out", str(tmp_path / "out.csv")]
+    command += ["--batch-size", "10", "--out", str(tmp_path / "out.csv")]
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
     changed = 0
