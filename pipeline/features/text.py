@@ -78,43 +78,106 @@ def _as_topics(values: pd.Series | Sequence[object]) -> list[list[str]]:
     return out
 
 
+_STAT_SUFFIXES: tuple[str, ...] = (
+    "chars",
+    "words",
+    "mean_word_len",
+    "digits",
+    "question",
+    "exclaim",
+    "caps_ratio",
+    "allcaps_words",
+    "truncated",
+    "pipe",
+    "quote",
+    "clickbait",
+    "press_release",
+    "year_mention",
+)
+_YEAR = re.compile(r"\b20[0-4]\d\b")
+_QUOTES = re.compile("[\"'‘’“”]")
+
+
+def _ascii_complement(keep: bytes) -> bytes:
+    return bytes(b for b in range(128) if b not in keep)
+
+
+_NOT_ASCII_ALPHA = _ascii_complement(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+_NOT_ASCII_UPPER = _ascii_complement(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_NOT_ASCII_DIGIT = _ascii_complement(b"0123456789")
+
+
 def text_stats(text: str, prefix: str) -> dict[str, float]:
     """Surface statistics of one text (pure function, shared by steps and related entries)."""
+    return dict(zip([f"{prefix}_{s}" for s in _STAT_SUFFIXES], text_values(text), strict=True))
+
+
+def text_values(text: str) -> list[float]:
+    """The values of :func:`text_stats`, in ``_STAT_SUFFIXES`` order (no dict per text).
+
+    Counting runs through C-level ``map``/``filter`` instead of per-character generators;
+    the results are the same numbers (integer sums, one division).
+    """
     words = _WORD.findall(text)
-    letters = [c for c in text if c.isalpha()]
+    if text.isascii():  # ASCII: isalpha/isdigit/isupper are exactly these byte classes
+        raw = text.encode("ascii")
+        n_letters = len(raw.translate(None, _NOT_ASCII_ALPHA))
+        n_upper = len(raw.translate(None, _NOT_ASCII_UPPER))
+        n_digits = len(raw.translate(None, _NOT_ASCII_DIGIT))
+    else:
+        letters = "".join(filter(str.isalpha, text))
+        n_letters = len(letters)
+        n_upper = sum(map(str.isupper, letters))
+        n_digits = sum(map(str.isdigit, text))
     low = text.lower()
-    return {
-        f"{prefix}_chars": float(len(text)),
-        f"{prefix}_words": float(len(words)),
-        f"{prefix}_mean_word_len": float(np.mean([len(w) for w in words])) if words else 0.0,
-        f"{prefix}_digits": float(sum(c.isdigit() for c in text)),
-        f"{prefix}_question": float(text.count("?")),
-        f"{prefix}_exclaim": float(text.count("!")),
-        f"{prefix}_caps_ratio": (sum(c.isupper() for c in letters) / len(letters))
-        if letters
-        else 0.0,
-        f"{prefix}_allcaps_words": float(sum(1 for w in words if len(w) > 1 and w.isupper())),
-        f"{prefix}_truncated": float(text.rstrip().endswith(("...", "…"))),
-        f"{prefix}_pipe": float(("|" in text) or (" - " in text)),
-        f"{prefix}_quote": float(any(q in text for q in "\"'‘’“”")),
-        f"{prefix}_clickbait": float(sum(c in low for c in CLICKBAIT_CUES)),
-        f"{prefix}_press_release": float(sum(c in low for c in PRESS_RELEASE_CUES)),
-        f"{prefix}_year_mention": float(bool(re.search(r"\b20[0-4]\d\b", text))),
-    }
+    n_words = len(words)
+    return [
+        float(len(text)),
+        float(n_words),
+        sum(map(len, words)) / n_words if n_words else 0.0,
+        float(n_digits),
+        float(text.count("?")),
+        float(text.count("!")),
+        (n_upper / n_letters) if n_letters else 0.0,
+        float(sum(1 for w in filter(str.isupper, words) if len(w) > 1)),
+        float(text.rstrip().endswith(("...", "…"))),
+        float(("|" in text) or (" - " in text)),
+        float(_QUOTES.search(text) is not None),
+        float(sum(c in low for c in CLICKBAIT_CUES)),
+        float(sum(c in low for c in PRESS_RELEASE_CUES)),
+        float(_YEAR.search(text) is not None),
+    ]
 
 
 def topic_matches(title: str, excerpt: str, topics: list[str]) -> dict[str, float]:
     """How many of the record's topics its title / excerpt name (case-insensitive)."""
+    return dict(zip(_TOPIC_NAMES, _topic_values(title, excerpt, topics), strict=True))
+
+
+_TOPIC_NAMES: tuple[str, ...] = (
+    "topics_n",
+    "topics_in_title",
+    "topics_in_excerpt",
+    "title_names_no_topic",
+    "topics_extra_in_title",
+)
+
+
+def _topic_values(title: str, excerpt: str, topics: list[str]) -> list[float]:
+    """The values of :func:`topic_matches`, in ``_TOPIC_NAMES`` order."""
+    if not topics:
+        return [0.0, 0.0, 0.0, 0.0, 0.0]
     t, e = title.lower(), excerpt.lower()
-    in_title = sum(1 for tp in topics if tp.lower() in t)
-    in_excerpt = sum(1 for tp in topics if tp.lower() in e)
-    return {
-        "topics_n": float(len(topics)),
-        "topics_in_title": float(in_title),
-        "topics_in_excerpt": float(in_excerpt),
-        "title_names_no_topic": float(bool(topics) and in_title == 0),
-        "topics_extra_in_title": float(max(in_title - 1, 0)),
-    }
+    lowered = [tp.lower() for tp in topics]
+    in_title = sum(1 for tp in lowered if tp in t)
+    in_excerpt = sum(1 for tp in lowered if tp in e)
+    return [
+        float(len(topics)),
+        float(in_title),
+        float(in_excerpt),
+        float(in_title == 0),
+        float(max(in_title - 1, 0)),
+    ]
 
 
 class TextStats(TransformerMixin, BaseEstimator):
@@ -143,20 +206,30 @@ class TextStats(TransformerMixin, BaseEstimator):
 
     def _rows(self, X: pd.DataFrame) -> pd.DataFrame:
         n = len(X)
+        names = self._names()
+        out = np.empty((n, len(names)), dtype=float)
         texts = {c: _as_text(X[c]) for c in self.columns_}
-        rows: list[dict[str, float]] = [{} for _ in range(n)]
-        for c, vals in texts.items():
-            for i, v in enumerate(vals):
-                rows[i].update(text_stats(v, c))
+        at = 0
+        width = len(_STAT_SUFFIXES)
+        for vals in texts.values():
+            if n:
+                out[:, at : at + width] = [text_values(v) for v in vals]
+            at += width
         if "title" in texts:
-            for i, v in enumerate(texts["title"]):
-                rows[i]["title_chars_over_long"] = float(max(len(v) - self.long_title, 0))
+            long_title = self.long_title
+            out[:, at] = [float(max(len(v) - long_title, 0)) for v in texts["title"]]
+            at += 1
         if self.use_topics_:
             titles = texts.get("title", [""] * n)
             excerpts = texts.get("excerpt", [""] * n)
-            for i, tp in enumerate(_as_topics(X["topics"])):
-                rows[i].update(topic_matches(titles[i], excerpts[i], tp))
-        return pd.DataFrame(rows, columns=self._names(), index=X.index, dtype=float)
+            topics = _as_topics(X["topics"])
+            if n:
+                out[:, at : at + 5] = [
+                    _topic_values(titles[i], excerpts[i], tp) for i, tp in enumerate(topics)
+                ]
+            at += 5
+        assert at == len(names)
+        return pd.DataFrame(out, columns=names, index=X.index)
 
     def transform(self, X: pd.DataFrame) -> np.ndarray:
         check_is_fitted(self, "feature_names_out_")
