@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -14,6 +15,7 @@ EXIT_OK = 0
 EXIT_BAD_INPUT = 1  # some inputs were bad; every good record was still processed
 EXIT_USAGE = 2  # usage error, or a missing / corrupt / tampered model
 
+DEFAULT_MODEL = Path("models/quality.joblib")
 SEEDS_DIR = Path("seeds")
 SHARED_CORPUS = Path("../shared/corpus")
 
@@ -46,3 +48,28 @@ def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
 
 def is_terminal() -> bool:
     return sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
+
+
+# Arguments and options several commands share, declared once.
+PathsArg = Annotated[
+    list[str],
+    typer.Argument(
+        help="Files, folders (recursive), glob patterns, .tar/.tgz/.zip archives, .gz files, "
+        "or - for JSON Lines on standard input.",
+        show_default=False,
+    ),
+]
+OutOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--out",
+        "-o",
+        help="Output table: .parquet, .csv or .jsonl (default: JSON Lines on standard output).",
+    ),
+]
+ErrorsOption = Annotated[
+    Path | None, typer.Option("--errors", help="Also write the error report as JSON Lines.")
+]
+ModelOption = Annotated[
+    Path, typer.Option("--model", "-m", help="Model artifact file (written by `score train`).")
+]

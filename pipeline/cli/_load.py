@@ -8,35 +8,25 @@ from typing import Annotated
 import typer
 
 from pipeline.cli._app import app
-from pipeline.cli._common import EXIT_BAD_INPUT, EXIT_OK, fail, print_error
+from pipeline.cli._common import (
+    EXIT_BAD_INPUT,
+    EXIT_OK,
+    ErrorsOption,
+    OutOption,
+    PathsArg,
+    fail,
+    print_error,
+)
 from pipeline.errors import LoadError, StrictModeError
 from pipeline.frame import load_records
 from pipeline.outputs import OutputError, TableWriter, format_of, write_errors
-
-PathsArg = Annotated[
-    list[str],
-    typer.Argument(
-        help="Files, folders (recursive), glob patterns, .tar/.tgz/.zip archives, .gz files, "
-        "or - for JSON Lines on standard input.",
-        show_default=False,
-    ),
-]
 
 
 @app.command("load")
 def load_command(
     paths: PathsArg,
-    out: Annotated[
-        Path | None,
-        typer.Option(
-            "--out",
-            "-o",
-            help="Output table: .parquet, .csv or .jsonl (default: JSON Lines on standard output).",
-        ),
-    ] = None,
-    errors_file: Annotated[
-        Path | None, typer.Option("--errors", help="Also write the error report as JSON Lines.")
-    ] = None,
+    out: OutOption = None,
+    errors_file: ErrorsOption = None,
     related: Annotated[
         bool,
         typer.Option("--related", help="Add each scored `related` entry as a row of its own."),

@@ -11,12 +11,17 @@ import typer
 
 from pipeline.artifact import ArtifactError, load_artifact, model_card
 from pipeline.cli._app import app
-from pipeline.cli._common import EXIT_USAGE, default_training_paths, fail, print_error
+from pipeline.cli._common import (
+    DEFAULT_MODEL,
+    EXIT_USAGE,
+    ModelOption,
+    default_training_paths,
+    fail,
+    print_error,
+)
 from pipeline.frame import load_records
 from pipeline.model import DEFAULT_KIND, KINDS, PROTOCOLS, evaluate, summary_table
 from pipeline.training import train_and_save
-
-DEFAULT_MODEL = Path("models/quality.joblib")
 
 TrainPaths = Annotated[
     list[str] | None,
@@ -26,7 +31,6 @@ TrainPaths = Annotated[
         show_default=False,
     ),
 ]
-ModelOption = Annotated[Path, typer.Option("--model", "-m", help="Model artifact file.")]
 KindOption = Annotated[
     str, typer.Option(help=f"Estimator: {', '.join(KINDS)} (default: what evaluation chose).")
 ]

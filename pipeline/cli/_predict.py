@@ -13,7 +13,18 @@ import typer
 
 from pipeline.artifact import Artifact, ArtifactError, load_artifact
 from pipeline.cli._app import app
-from pipeline.cli._common import EXIT_BAD_INPUT, EXIT_OK, fail, is_terminal, print_error
+from pipeline.cli._common import (
+    DEFAULT_MODEL,
+    EXIT_BAD_INPUT,
+    EXIT_OK,
+    ErrorsOption,
+    ModelOption,
+    OutOption,
+    PathsArg,
+    fail,
+    is_terminal,
+    print_error,
+)
 from pipeline.errors import one_line
 from pipeline.frame import DEFAULT_BATCH_SIZE
 from pipeline.outputs import OutputError, TableWriter, format_of, write_errors
@@ -35,7 +46,6 @@ from pipeline.scoring import (
     run_predict,
 )
 
-DEFAULT_MODEL = Path("models/quality.joblib")
 _FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 
 
@@ -44,33 +54,12 @@ class Engine(StrEnum):
     dask = "dask"
 
 
-PathsArg = Annotated[
-    list[str],
-    typer.Argument(
-        help="Files, folders (recursive), glob patterns, .tar/.tgz/.zip archives, .gz files, "
-        "or - for JSON Lines on standard input.",
-        show_default=False,
-    ),
-]
-
-
 @app.command("predict")
 def predict_command(
     paths: PathsArg,
-    model: Annotated[
-        Path, typer.Option("--model", "-m", help="Model artifact written by `score train`.")
-    ] = DEFAULT_MODEL,
-    out: Annotated[
-        Path | None,
-        typer.Option(
-            "--out",
-            "-o",
-            help="Output table: .parquet, .csv or .jsonl (default: JSON Lines on standard output).",
-        ),
-    ] = None,
-    errors_file: Annotated[
-        Path | None, typer.Option("--errors", help="Also write the error report as JSON Lines.")
-    ] = None,
+    model: ModelOption = DEFAULT_MODEL,
+    out: OutOption = None,
+    errors_file: ErrorsOption = None,
     only_missing: Annotated[
         bool,
         typer.Option("--only-missing", help="Score only records that have no known `quality`."),
