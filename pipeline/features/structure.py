@@ -82,6 +82,63 @@ def related_quality_stats(entries: Sequence[Mapping[str, object]]) -> dict[str, 
     }
 
 
+def _is_missing_text(v: object) -> bool:
+    """_missing for the common cells (None/str) without the float/NA checks; else _missing."""
+    if v is None:
+        return True
+    if type(v) is str:
+        return not v.strip()
+    return _missing(v)
+
+
+def _row_values(rec: Mapping[str, object]) -> list[float]:
+    """``StructureFeatures._row(rec)`` values in its key order, without the dicts.
+
+    The same arithmetic as entry_flags / related_quality_stats (quality mean/std stay numpy
+    reductions, so the floats are identical).
+    """
+    get = rec.get
+    count = _num(get("image_count"))
+    w, h = _num(get("image_width")), _num(get("image_height"))
+    featured = get("has_featured_content")
+    entries = as_entries(get("related"))
+    out = [
+        float((count if not np.isnan(count) else 0.0) > 0),
+        float(not _is_missing_text(get("amp_url"))),
+        float(not _is_missing_text(get("cdn_amp_url"))),
+        float(not _is_missing_text(get("web_url"))),
+        float(str(get("type") or "").strip().lower() == "video"),
+        float(not _is_missing_text(get("original_url"))),
+        count,
+        w,
+        h,
+        w * h,
+        w / h if h and not np.isnan(h) and h > 0 else np.nan,
+        float(bool(featured) and not _missing(featured)),
+        float(len(entries)),
+    ]
+    if not entries:
+        out += [0.0, np.nan, np.nan, np.nan, np.nan, np.nan]
+        return out
+    qs = [_num(e.get("quality")) for e in entries]
+    q = [v for v in qs if not np.isnan(v)]
+    n = len(q)
+    videos = sum(str(e.get("type") or "").strip().lower() == "video" for e in entries)
+    if n:
+        arr = np.asarray(q, dtype=float)
+        out += [
+            float(n),
+            float(arr.mean()),
+            float(min(q)),
+            float(max(q)),
+            float(arr.std()) if n > 1 else np.nan,
+        ]
+    else:
+        out += [0.0, np.nan, np.nan, np.nan, np.nan]
+    out.append(videos / len(entries))
+    return out
+
+
 class StructureFeatures(TransformerMixin, BaseEstimator):
     """Image count/size/aspect, link presence, video vs article, embeds, related stats."""
 
@@ -112,8 +169,10 @@ class StructureFeatures(TransformerMixin, BaseEstimator):
     def transform(self, X: pd.DataFrame) -> np.ndarray:
         check_is_fitted(self, "feature_names_out_")
         records = X.to_dict("records")
-        rows = [self._row(r) for r in records]
-        return pd.DataFrame(rows, columns=self.feature_names_out_).to_numpy(dtype=float)
+        out = np.empty((len(records), len(self.feature_names_out_)), dtype=float)
+        if records:
+            out[:] = [_row_values(r) for r in records]
+        return out
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
         check_is_fitted(self, "feature_names_out_")
