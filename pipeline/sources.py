@@ -359,6 +359,16 @@ def _tar_members(
                 if info.issym() or info.islnk():
                     yield LoadError(f"{name}::{info.name}", "link member refused")
                 continue
+            if kind_of(info.name)[0] is None or _unsafe_member_name(info.name):
+                # Not read, but a compressed tar must still inflate it to reach the next
+                # member: count it, or a .tgz could make us inflate gigabytes of junk.
+                budget.spend(info.size)
+                if budget.inflated > limits.max_archive_bytes:
+                    yield LoadError(
+                        name,
+                        f"archive inflates past {limits.max_archive_bytes} bytes; rest not read",
+                    )
+                    return
 
             def read(room: int, info: tarfile.TarInfo = info) -> bytes:
                 if info.size > room:
