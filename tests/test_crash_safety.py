@@ -11,6 +11,7 @@ same time both keep their edits (the per-file lock serialises read-modify-replac
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import signal
@@ -18,6 +19,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -204,6 +206,25 @@ def test_concurrent_writers_same_field_end_in_one_whole_value(tmp_path: Path) ->
         assert path.read_bytes() == updated(data, FIELD, 4.5)
 
 
+def end_orphans(group: int) -> None:
+    """SIGKILL what is left of a killed process's group (multiprocessing helpers and workers).
+
+    A `score predict` killed outright leaves its forkserver, resource tracker and worker
+    processes running, re-parented to init, for good; warn about it and end them here.
+    """
+    time.sleep(0.5)
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return
+    warnings.warn(
+        "score predict killed with SIGKILL left helper processes running (ended by the test)",
+        stacklevel=2,
+    )
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(group, signal.SIGKILL)
+
+
 def _has_predict() -> bool:
     try:
         from pipeline.cli import app
@@ -232,7 +253,10 @@ def test_score_predict_write_back_killed_midway(tmp_path: Path) -> None:
     score = [sys.executable, "-c", "from pipeline.cli import app; app(prog_name='score')"]
     command = [*score, "predict", str(root), "--model", str(model), "--write-back"]
     command += ["--batch-size", "10", "--out", str(tmp_path / "out.csv")]
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # Its own process group, so that helpers it leaves behind can be found and ended.
+    proc = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     deadline = time.monotonic() + 120
     changed = 0
     while time.monotonic() < deadline and proc.poll() is None:
@@ -242,8 +266,9 @@ def test_score_predict_write_back_killed_midway(tmp_path: Path) -> None:
         time.sleep(0.02)
     time.sleep(random.uniform(0.0, 0.05))
     if proc.poll() is None:
-        os.kill(proc.pid, signal.SIGKILL)
+        os.kill(proc.pid, signal.SIGKILL)  # the main process only, as the OOM killer would
     proc.wait(timeout=60)
+    end_orphans(proc.pid)
     changed = sum(path.read_bytes() != data for path, data in files.items())
     assert changed, "predict never wrote back before the deadline"
     predicted: dict[Path, object] = {}
