@@ -24,7 +24,7 @@ from sklearn.linear_model import Ridge
 from sklearn.model_selection import KFold
 from sklearn.utils.validation import check_is_fitted
 
-from pipeline.features.structure import _missing, as_entries, entry_flags
+from pipeline.features.structure import _missing, as_entries, entry_flags, frame_records
 from pipeline.features.text import _as_text, _as_topics, topic_matches
 
 PROVIDER_COLUMNS: tuple[str, ...] = (
@@ -162,7 +162,7 @@ def _observations(X: pd.DataFrame, y: np.ndarray | None, use_related: bool) -> p
     build this once and select the training rows of each fold.
     """
     rows: list[list[object]] = []
-    records = X.to_dict("records")
+    records = frame_records(X)
     topics_all = _as_topics(X["topics"]) if "topics" in X.columns else [[] for _ in records]
     for i, rec in enumerate(records):
         topics = topics_all[i]
@@ -346,7 +346,7 @@ class ProviderPrior(TransformerMixin, BaseEstimator):
         raw_glob = float(state.get("raw_glob", glob))  # type: ignore[arg-type]
         tables: Mapping[str, pd.DataFrame] = state["tables"]  # type: ignore[assignment]
         lookups = {key: _table_lookup(t) for key, t in tables.items()}
-        records = X.to_dict("records")
+        records = frame_records(X)
         topics_all = _as_topics(X["topics"]) if "topics" in X.columns else [[] for _ in records]
         rows = []
         for i, rec in enumerate(records):
