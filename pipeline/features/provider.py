@@ -24,8 +24,8 @@ from sklearn.linear_model import Ridge
 from sklearn.model_selection import KFold
 from sklearn.utils.validation import check_is_fitted
 
-from pipeline.features.structure import _missing, as_entries, entry_flags, frame_records
-from pipeline.features.text import _as_text, _as_topics, topic_matches
+from pipeline.features.structure import _missing, _num, as_entries, frame_records
+from pipeline.features.text import _as_topics, _one_text, _topic_values
 
 PROVIDER_COLUMNS: tuple[str, ...] = (
     "provider_name",
@@ -141,17 +141,19 @@ def structure_terms(
     entry: Mapping[str, object], topics: Sequence[str], long_title: int = 70
 ) -> list[float]:
     """The PRIOR_STRUCTURE vector of a record or related entry (topics: the record's)."""
-    flags = entry_flags(entry)
-    title = _as_text([entry.get("title")])[0]
-    excerpt = _as_text([entry.get("excerpt")])[0]
-    tm = topic_matches(title, excerpt, list(topics))
+    # The values of entry_flags / topic_matches, computed inline (no dicts): this runs for
+    # every record and every related entry.
+    get = entry.get
+    count = _num(get("image_count"))
+    title = _one_text(get("title"))
+    tm = _topic_values(title, _one_text(get("excerpt")), list(topics))
     return [
-        flags["has_image"],
-        flags["has_amp"],
-        flags["is_video"],
+        float((count if not np.isnan(count) else 0.0) > 0),
+        float(not _missing(get("amp_url"))),
+        float(str(get("type") or "").strip().lower() == "video"),
         float(max(len(title) - long_title, 0)),
-        tm["title_names_no_topic"],
-        tm["topics_extra_in_title"],
+        tm[3],  # title_names_no_topic
+        tm[4],  # topics_extra_in_title
     ]
 
 

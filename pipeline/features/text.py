@@ -68,6 +68,13 @@ def _as_text(values: pd.Series | Sequence[object]) -> list[str]:
     ]
 
 
+def _one_text(v: object) -> str:
+    """``_as_text([v])[0]`` for one value."""
+    if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
+        return ""
+    return str(v)
+
+
 def _as_topics(values: pd.Series | Sequence[object]) -> list[list[str]]:
     out: list[list[str]] = []
     for v in values:
@@ -143,9 +150,9 @@ def text_values(text: str) -> list[float]:
         float(text.rstrip().endswith(("...", "…"))),
         float(("|" in text) or (" - " in text)),
         float(_QUOTES.search(text) is not None),
-        float(sum(c in low for c in CLICKBAIT_CUES)),
-        float(sum(c in low for c in PRESS_RELEASE_CUES)),
-        float(_YEAR.search(text) is not None),
+        float(sum(map(low.__contains__, CLICKBAIT_CUES))),
+        float(sum(map(low.__contains__, PRESS_RELEASE_CUES))),
+        float("20" in text and _YEAR.search(text) is not None),
     ]
 
 
