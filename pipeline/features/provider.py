@@ -67,9 +67,15 @@ def normalise_domain(value: object) -> str:
 
 def url_domain(value: object) -> str:
     """Domain of a URL, normalised like a provider domain."""
+    if type(value) is str:
+        return _normalise_domain_cached(value)
     return normalise_domain(value)
 
 
+_normalise_domain_cached = functools.lru_cache(maxsize=65_536)(normalise_domain)
+
+
+@functools.lru_cache(maxsize=65_536)
 def top_level_domain(domain: str) -> str:
     """'bbc.co.uk' -> 'co.uk', 'ign.com' -> 'com', '' -> ''."""
     parts = [p for p in domain.split(".") if p]
