@@ -374,6 +374,92 @@ def _links(meta: Mapping[str, Any], limits: Limits, where: str = "") -> dict[str
     }
 
 
+_RELATED_TEXT_KEYS = (
+    "title",
+    "excerpt",
+    "originalUrl",
+    "webUrl",
+    "ampWebUrl",
+    "cdnAmpWebUrl",
+    "type",
+)
+
+
+def _plain_related_entry(item: dict[str, Any], cap: int) -> Record | None:
+    """The common case of one related entry, checked and built inline; None otherwise.
+
+    Accepts only values the checked path (_text/_provider/_images/_timestamp/_number) would
+    return unchanged -- plain str within the cap, int within +-2**53, finite float, UTC
+    datetime in range -- and builds the same dict. Anything else returns None, and the
+    checked path handles (and reports) the entry exactly as before.
+    """
+    get = item.get
+    title, excerpt, original, web, amp, cdn_amp, kind = [get(k) for k in _RELATED_TEXT_KEYS]
+    for value in (title, excerpt, original, web, amp, cdn_amp, kind):
+        if value is not None and (type(value) is not str or len(value) > cap):
+            return None
+    provider = get("provider")
+    if provider is None:
+        name = domain = None
+    elif type(provider) is dict:
+        name, domain = provider.get("name"), provider.get("domain")
+        for value in (name, domain):
+            if value is not None and (type(value) is not str or len(value) > cap):
+                return None
+        if domain:
+            domain = domain.strip().lower()
+    else:
+        return None
+    images = get("images")
+    width = height = None
+    if images is None:
+        count = 0
+    elif type(images) is list:
+        count = len(images)
+        if images:
+            first = images[0]
+            if type(first) is not dict:
+                return None
+            width, height = first.get("width"), first.get("height")
+            for value in (width, height):
+                if value is not None and not (type(value) is int and -(2**53) <= value <= 2**53):
+                    return None
+    else:
+        return None
+    published = get("publishedDateTime")
+    if published is not None and not (
+        type(published) is dt.datetime
+        and published.tzinfo is dt.UTC
+        and _TIME_MIN <= published < _TIME_END
+    ):
+        return None
+    quality = get("quality")
+    if quality is not None:
+        if type(quality) is int and -(2**53) <= quality <= 2**53:
+            quality = float(quality)
+        elif not (type(quality) is float and math.isfinite(quality)):
+            return None
+    url = original or web
+    canonical_url(url)  # refuse a bad URL here, not later in related_rows
+    return {
+        "title": title,
+        "excerpt": excerpt,
+        "published_at": published,
+        "url": url,
+        "original_url": original,
+        "web_url": web,
+        "amp_url": amp,
+        "cdn_amp_url": cdn_amp,
+        "type": kind,
+        "provider_name": name,
+        "provider_domain": domain,
+        "image_count": count,
+        "image_width": width,
+        "image_height": height,
+        "quality": quality,
+    }
+
+
 def _related(meta: Mapping[str, Any], limits: Limits) -> list[Record]:
     related = meta.get("related")
     if related is None:
@@ -382,9 +468,13 @@ def _related(meta: Mapping[str, Any], limits: Limits) -> list[Record]:
         raise RecordError(f"field 'related' should be a list, got {type(related).__name__}")
     entries = []
     for index, item in enumerate(related):
-        where = f"related[{index}]."
         if not isinstance(item, dict):
             raise RecordError(f"field 'related[{index}]' should be a mapping")
+        entry = _plain_related_entry(item, limits.max_field_chars)
+        if entry is not None:
+            entries.append(entry)
+            continue
+        where = f"related[{index}]."
         name, domain = _provider(item, limits, where)
         count, width, height = _images(item, where)
         links = _links(item, limits, where)
