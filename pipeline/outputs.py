@@ -24,6 +24,13 @@ from pipeline.errors import LoadError
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
 
 
+def _umask() -> int:
+    """The process umask (reading it means setting it; set it straight back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 class OutputError(ValueError):
     """The output cannot be written (unknown extension, folder missing...)."""
 
@@ -95,6 +102,7 @@ class TableWriter:
         handle, name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=folder)
         os.close(handle)
         self._tmp = Path(name)
+        os.chmod(self._tmp, 0o666 & ~_umask())  # mkstemp makes 0600; outputs are ordinary files
         if self.format != "parquet":
             self._stream = open(self._tmp, "w", encoding="utf-8", newline="")  # noqa: SIM115
 

@@ -178,3 +178,15 @@ def test_unserialisable_value_in_jsonl_aborts_cleanly(tmp_path, frame):
         write_frame(bad, out)
     assert out.read_text() == "old\n"
     assert listing(tmp_path) == [out.name]
+
+
+def test_output_file_gets_ordinary_permissions(tmp_path: Path) -> None:
+    """A scores file is readable by others like any file the user makes (umask 022: 0644)."""
+    frame = load_records([str(write_md(tmp_path / "in" / "a.md"))]).frame
+    assert len(frame) == 1
+    old = os.umask(0o022)
+    try:
+        outputs.write_frame(frame, tmp_path / "scores.csv")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "scores.csv").stat().st_mode & 0o777 == 0o644
