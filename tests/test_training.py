@@ -108,6 +108,7 @@ def test_evaluate_reports_model_and_baselines_as_json(feed: Path, tmp_path: Path
               "--json", str(out)],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
+    assert "NaN" not in out.read_text()  # strict JSON: undefined metrics are null
     metrics = json.loads(out.read_text())
     assert set(metrics) == {"random", "provider"}
     random_split = metrics["random"]["metrics"]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
+import numpy as np
 import pandas as pd
 import typer
 
@@ -31,9 +33,7 @@ TrainPaths = Annotated[
         show_default=False,
     ),
 ]
-KindOption = Annotated[
-    str, typer.Option(help=f"Estimator: {', '.join(KINDS)} (default: what evaluation chose).")
-]
+KindOption = Annotated[str, typer.Option(help=f"Estimator: {', '.join(KINDS)}.")]
 SeedOption = Annotated[int, typer.Option(help="Random seed: same data + seed = same model.")]
 
 
@@ -44,13 +44,26 @@ def _load_scored(paths: list[str] | None) -> pd.DataFrame:
     result = load_records(paths, on_error=print_error)
     scored = int(result.frame["quality"].notna().sum())
     typer.echo(
-        f"loaded {len(result.frame)} records ({scored} scored) from {len(paths)} paths; "
-        f"{len(result.errors)} bad inputs skipped",
+        f"loaded {len(result.frame)} records ({scored} scored) from {len(paths)} path(s); "
+        f"bad inputs skipped: {len(result.errors)}",
         err=True,
     )
     if scored == 0:
         raise fail("none of the records has a numeric `quality` to learn from")
     return result.frame
+
+
+def _finite(value: Any) -> Any:
+    """JSON has no NaN: an undefined metric (e.g. ρ of a constant baseline) becomes null."""
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    if isinstance(value, float | np.floating):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
 
 
 def _check_kind(kind: str) -> None:
@@ -109,6 +122,13 @@ def evaluate_command(
         Path | None,
         typer.Option(help="Folder for PNG plots and a Markdown summary of the evaluation."),
     ] = None,
+    strict_related: Annotated[
+        bool,
+        typer.Option(
+            help="Also remove held-out articles from the training records' related lists (the "
+            "pessimistic setting: a held-out provider is truly unseen)."
+        ),
+    ] = False,
 ) -> None:
     """Measure the model honestly under one or more protocols, beside the baselines."""
     _check_kind(kind)
@@ -120,13 +140,15 @@ def evaluate_command(
     results = {}
     for name in protocols:
         try:
-            results[name] = evaluate(frame, name, seed=seed, kind=kind)
+            results[name] = evaluate(
+                frame, name, seed=seed, kind=kind, strict_related=strict_related
+            )
         except ValueError as exc:  # e.g. the site protocol with a single site
             raise fail(f"protocol {name}: {exc}") from None
     typer.echo(_format_table(summary_table(results).set_index(["protocol", "estimator"])))
     if json_file is not None:
-        payload = {name: result.to_dict() for name, result in results.items()}
-        json_file.write_text(json.dumps(payload, indent=2, default=float) + "\n")
+        payload = _finite({name: result.to_dict() for name, result in results.items()})
+        json_file.write_text(json.dumps(payload, indent=2, allow_nan=False) + "\n")
     if report is not None:
         from pipeline.report import write_report  # plotting is loaded only when asked for
 
