@@ -24,6 +24,7 @@ from pipeline.model import (
 from pipeline.training import holdout_importance
 
 SUMMARY_NAME = "summary.md"
+BASELINES: tuple[str, ...] = ("global_mean", "provider_mean", "prior_rule")
 ERROR_COLUMNS: tuple[str, ...] = (
     "title",
     "provider_name",
@@ -85,7 +86,9 @@ def _reading(results: Mapping[str, EvaluationResult]) -> list[str]:
     lines = []
     for name, result in results.items():
         model = result.metrics["model"]["mae"]
-        baselines = {k: result.metrics[k]["mae"] for k in ("global_mean", "provider_mean")}
+        baselines = {
+            k: result.metrics[k]["mae"] for k in BASELINES if k in result.metrics
+        }  # prior_rule (the model's anchor alone) too: across sites it beats the model
         best = min(baselines, key=lambda k: baselines[k])
         change = model / baselines[best] - 1 if baselines[best] else float("nan")
         verdict = (
