@@ -321,7 +321,7 @@ def load_artifact(path: str | os.PathLike[str], *, trust_unsigned: bool = False)
     elif not trust_unsigned:
         raise ArtifactError(
             f"{path}: digest sidecar {side.name} is missing; refusing to unpickle an unverified "
-            "file (pass trust_unsigned=True only for a file you made yourself)"
+            "file (re-run `score train` to write the model and its sidecar together)"
         )
 
     if not data:

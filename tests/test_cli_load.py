@@ -53,7 +53,7 @@ def test_load_to_a_file(runner, tmp_path, inputs, suffix):
     assert list(frame.columns) == list(COLUMNS)
     assert len(frame) == 3
     assert result.stdout == ""
-    assert _lines(result.stderr) == [f"3 records (3 scored, 0 duplicates) -> {out}; 0 bad inputs"]
+    assert _lines(result.stderr) == [f"3 records (3 scored, 0 duplicates) -> {out}; bad inputs: 0"]
 
 
 def test_load_to_stdout(runner, inputs):
@@ -91,7 +91,7 @@ def test_bad_inputs_are_reported_one_line_each_and_the_rest_written(runner, tmp_
         f"error: {inputs}/empty.md: empty file",
         f"error: {missing}: no such file or directory",
     ]
-    assert lines[3] == f"4 records (4 scored, 0 duplicates) -> {out}; 3 bad inputs"
+    assert lines[3] == f"4 records (4 scored, 0 duplicates) -> {out}; bad inputs: 3"
     assert len(_lines(out.read_text())) == 4
     reported = [json.loads(line) for line in _lines(errors_file.read_text())]
     assert sorted(r["source"] for r in reported) == sorted(

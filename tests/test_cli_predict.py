@@ -175,7 +175,7 @@ def test_only_missing_with_write_back_fills_quality_only_where_absent(model, sit
     changed = [name for name in after if after[name] != before[name]]
     assert changed == ["0005.md"]
     assert b"\nquality: " in after["0005.md"]
-    assert "written back to 1 files" in result.stderr
+    assert "files written back: 1" in result.stderr
 
 
 def test_write_back_default_field_and_not_writable_note(model, site, tmp_path) -> None:

@@ -81,7 +81,7 @@ def load_command(
         scored = int(frame["quality"].notna().sum())
         typer.echo(
             f"{len(frame)} records ({scored} scored, {int(frame['is_duplicate'].sum())} "
-            f"duplicates) -> {out}; {len(result.errors)} bad inputs",
+            f"duplicates) -> {out}; bad inputs: {len(result.errors)}",
             err=True,
         )
     raise typer.Exit(EXIT_BAD_INPUT if result.errors else EXIT_OK)

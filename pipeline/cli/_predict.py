@@ -252,10 +252,10 @@ def _report(summary: PredictSummary, out: Path | None, plan: WriteBackPlan | Non
     """One summary line (and a note on records that could not be written back) on stderr."""
     target = f" -> {out}" if out is not None else ""
     line = f"{summary.rows} rows from {summary.records} records{target}; "
-    line += f"{len(summary.errors)} bad inputs"
+    line += f"bad inputs: {len(summary.errors)}"
     stats = summary.write_back
     if plan is not None and stats is not None:
-        line += f"; written back to {stats.written} files ({stats.unchanged} unchanged)"
+        line += f"; files written back: {stats.written} ({stats.unchanged} unchanged)"
     typer.echo(line, err=True)
     if stats is not None and stats.not_writable:
         typer.echo(
