@@ -179,7 +179,10 @@ def anchor_prediction(model: Pipeline, frame: pd.DataFrame) -> np.ndarray:
 def metrics(y_true: Sequence[float], y_pred: Sequence[float]) -> dict[str, float]:
     """MAE, RMSE, R² and Spearman ρ as plain floats."""
     yt, yp = np.asarray(y_true, float), np.asarray(y_pred, float)
-    rho = spearmanr(yt, yp).statistic if np.std(yp) > 0 and np.std(yt) > 0 else np.nan
+    # Constant predictions (the global-mean baseline) have no rank order: rho is undefined.
+    # np.ptp, not np.std: the std of equal floats can come out as 1e-14 and let the warning by.
+    varies = np.ptp(yp) > 0 and np.ptp(yt) > 0 if len(yt) else False
+    rho = spearmanr(yt, yp).statistic if varies else np.nan
     return {
         "mae": float(mean_absolute_error(yt, yp)),
         "rmse": float(np.sqrt(mean_squared_error(yt, yp))),
