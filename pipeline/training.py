@@ -9,34 +9,20 @@ The holdout residuals also calibrate split-conformal prediction intervals.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from pipeline import model as quality_model
 from pipeline.artifact import fingerprint_frame, save_artifact
 from pipeline.features.build import input_columns
 from pipeline.schema import TARGET
+from pipeline.scoring import conformal_halfwidth
 
 INTERVAL_LEVELS: tuple[float, ...] = (0.8, 0.9, 0.95)
 HOLDOUT_PROTOCOL = "time"
-
-
-def conformal_halfwidth(residuals: Sequence[float], level: float) -> float:
-    """Split-conformal half-width: the ceil((n+1)·level)-th smallest absolute residual.
-
-    With exchangeable holdout and new records, ``prediction ± halfwidth`` covers the true
-    value with probability at least ``level``.
-    """
-    errors = np.sort(np.abs(np.asarray(residuals, dtype=float)))
-    if errors.size == 0:
-        raise ValueError("no residuals to calibrate an interval")
-    rank = min(errors.size, math.ceil((errors.size + 1) * level))
-    return float(errors[rank - 1])
 
 
 def holdout_importance(
@@ -104,8 +90,10 @@ def train_and_save(
             if name in {"mae", "rmse", "r2", "spearman"}
         },
         "holdout": {"protocol": HOLDOUT_PROTOCOL, "n_test": len(residuals)},
-        "intervals": {
-            str(level): conformal_halfwidth(residuals, level) for level in INTERVAL_LEVELS
+        "intervals": {  # levels the holdout is too small to guarantee are left out
+            str(level): width
+            for level in INTERVAL_LEVELS
+            if math.isfinite(width := conformal_halfwidth(residuals, level))
         },
     }
     if importance:  # measured out of sample: fitted on the older 80 %, shuffled on the newest

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from pipeline.artifact import load_artifact
 from pipeline.cli import app
 from pipeline.frame import load_records
-from pipeline.training import conformal_halfwidth, train_and_save
+from pipeline.training import train_and_save
 
 PROVIDERS = {"alpha.com": 40, "beta.org": 70, "gamma.net": 100, "delta.io": 130}
 
@@ -58,14 +58,6 @@ def trained(feed: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     result = CliRunner().invoke(app, ["train", str(feed), "--model", str(model)])
     assert result.exit_code == 0, result.output
     return model
-
-
-def test_conformal_halfwidth_is_the_conformal_rank() -> None:
-    residuals = [-5, 1, 2, -3, 4, 6, -7, 8, 9, -10]  # |r| = 1..10
-    assert conformal_halfwidth(residuals, 0.5) == 6  # ceil(11 * 0.5) = 6th smallest
-    assert conformal_halfwidth(residuals, 0.95) == 10  # capped at the largest
-    with pytest.raises(ValueError):
-        conformal_halfwidth([], 0.9)
 
 
 def test_train_prints_holdout_with_baselines_and_saves(trained: Path, feed: Path) -> None:
