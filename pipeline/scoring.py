@@ -603,6 +603,11 @@ class WriteBackStats:
     example: str | None = None  # one not-writable source, to name in the summary
 
 
+def _written_value(field: str, value: float) -> float | int:
+    """`quality` is an integer scale in the aggregator's records: write it as one."""
+    return round(float(value)) if field == "quality" else float(value)
+
+
 def write_back_batch(
     frame: pd.DataFrame, plan: WriteBackPlan, stats: WriteBackStats
 ) -> list[LoadError]:
@@ -616,7 +621,10 @@ def write_back_batch(
             continue
         try:
             changed = write_back(
-                path, plan.field, float(value), only_if_missing=plan.only_if_missing
+                path,
+                plan.field,
+                _written_value(plan.field, value),
+                only_if_missing=plan.only_if_missing,
             )
         except (WriteBackError, ValueError) as exc:
             errors.append(LoadError(str(source), f"write-back refused: {one_line(exc, 200)}"))

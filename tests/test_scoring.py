@@ -258,7 +258,10 @@ def test_write_back_with_only_missing_sets_quality_where_absent(artifact, tmp_pa
     plan = scoring.WriteBackPlan("quality", only_if_missing=True)
     summary = run(artifact, [str(folder)], tmp_path / "o.csv", plan, only_missing=True)
     assert summary.rows == 1 and summary.write_back.written == 1
-    assert b"\nquality: " in paths[1].read_bytes()
+    written = paths[1].read_bytes()
+    assert b"\nquality: " in written
+    value = written.split(b"\nquality: ")[1].split(b"\n")[0]
+    assert value.isdigit()  # an integer, like every quality the aggregator writes
     assert all(p.read_bytes() == before[p] for p in paths if p != paths[1])
 
 
