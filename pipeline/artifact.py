@@ -270,9 +270,18 @@ def save_artifact(
 # --------------------------------------------------------------------------- load
 
 
+_SIDECAR_MAX_BYTES = 4096  # one sha256sum line; a FIFO or /dev/zero must not hang the load
+
+
 def _read_sidecar(path: Path, side: Path) -> str:
     try:
-        text = side.read_text(encoding="utf-8")
+        if not side.is_file():
+            raise ArtifactError(f"{path}: digest sidecar {side.name} is not a regular file")
+        with open(side, "rb") as stream:
+            data = stream.read(_SIDECAR_MAX_BYTES + 1)
+        if len(data) > _SIDECAR_MAX_BYTES:
+            raise ArtifactError(f"{path}: digest sidecar {side.name} is not a sha256sum line")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ArtifactError(f"{path}: digest sidecar {side.name} is not a sha256sum line") from exc
     except OSError as exc:

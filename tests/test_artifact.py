@@ -309,3 +309,17 @@ def test_fingerprint_handles_missing_target() -> None:
     assert len(fingerprint_frame(frame)) == 64
     with pytest.raises(KeyError):
         fingerprint_frame(frame.drop(columns="quality"))
+
+
+def test_sidecar_that_is_not_a_small_regular_file_is_refused(saved: Path) -> None:
+    """A FIFO or a huge file posing as the sidecar is refused at once, not read forever."""
+    model = saved
+    side = sidecar_path(model)
+    side.unlink()
+    os.mkfifo(side)
+    with pytest.raises(ArtifactError, match="not a regular file"):
+        load_artifact(model)
+    side.unlink()
+    side.write_bytes(b"0" * 10_000)
+    with pytest.raises(ArtifactError, match="not a sha256sum line"):
+        load_artifact(model)
