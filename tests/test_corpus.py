@@ -1,6 +1,6 @@
 """Checks on the real corpus in ../shared (third-party: read in place, never copied here).
 
-Skipped when the corpus is absent. The seed record in ./seeds is part of the repository.
+Skipped when the corpus is absent. The seed record is read from ../shared/seed, like the corpus.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pipeline.yaml_backend import FastYAMLHandler
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO / ".." / "shared"
 CORPUS = SHARED / "corpus"
-SEED = REPO / "seeds" / "000_72ea4ef02d840edc.txt"
+SEED = SHARED / "seed" / "000_72ea4ef02d840edc.txt"
 
 needs_corpus = pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/corpus is absent")
 

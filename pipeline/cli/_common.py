@@ -17,15 +17,18 @@ EXIT_USAGE = 2  # usage error, or a missing / corrupt / tampered model
 
 DEFAULT_MODEL = Path("models/quality.joblib")
 SEEDS_DIR = Path("seeds")
+SHARED_SEED = Path("../shared/seed")
 SHARED_CORPUS = Path("../shared/corpus")
 
 
 def default_training_paths() -> list[str]:
-    """Where `score train` looks when given no paths: ./seeds, plus ../shared/corpus if present.
+    """Where `score train` looks when given no paths: ./seeds, then ../shared/seed and every
+    site folder of ../shared/corpus when they exist (third-party records are read in place,
+    never copied into the project).
 
     The corpus's JSON feed pages are left out: they carry no `quality` and twin .md records.
     """
-    paths = [str(SEEDS_DIR)] if SEEDS_DIR.is_dir() else []
+    paths = [str(folder) for folder in (SEEDS_DIR, SHARED_SEED) if folder.is_dir()]
     if SHARED_CORPUS.is_dir():
         paths += [
             str(child)

@@ -28,8 +28,8 @@ from pipeline.training import train_and_save
 TrainPaths = Annotated[
     list[str] | None,
     typer.Argument(
-        help="Scored records to learn from (files, folders, globs, archives). Default: ./seeds "
-        "plus every site folder of ../shared/corpus when it exists.",
+        help="Scored records to learn from (files, folders, globs, archives). Default: ./seeds, "
+        "plus ../shared/seed and every site folder of ../shared/corpus when they exist.",
         show_default=False,
     ),
 ]
