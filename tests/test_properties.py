@@ -26,13 +26,13 @@ import re
 import string
 import tarfile
 import tempfile
-import zipfile
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import conftest
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, event, given, settings
@@ -585,11 +585,7 @@ def md_record(title: str = "t", body: str = "body", extra: str = "") -> bytes:
 
 def zip_bytes(members: dict[str, bytes]) -> bytes:
     """An in-memory zip (deflated, so a bomb is small)."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
+    return conftest.zip_bytes(members.items())
 
 
 @given(extra=st.integers(min_value=-3, max_value=3))
@@ -872,16 +868,7 @@ def test_file_size_cap_applies_to_archive_members(size: int, archive: str) -> No
     base = md_record("big")
     big = base.replace(b"body", b"b" * (size - len(base) + 4))
     members = {"a.md": md_record("a"), "big.md": big, "z.md": md_record("z")}
-    if archive == "zip":
-        data = zip_bytes(members)
-    else:
-        buffer = io.BytesIO()
-        with tarfile.open(fileobj=buffer, mode="w") as tar:
-            for name, payload in members.items():
-                info = tarfile.TarInfo(name)
-                info.size = len(payload)
-                tar.addfile(info, io.BytesIO(payload))
-        data = buffer.getvalue()
+    data = zip_bytes(members) if archive == "zip" else conftest.tar_bytes(members.items())
     with folder({f"x.{archive}": data}) as root:
         result = load(root, limits=limits)
         path = str(root / f"x.{archive}")
@@ -901,16 +888,7 @@ def test_nested_archives_share_the_inflated_budget(nested: int, kind: str) -> No
     limits = Limits(max_archive_bytes=10_000, max_file_bytes=8_000)
     inner = zip_bytes({"m.md": md_record("m", body="0" * 3_000)})
     members = {f"n{i}.zip": inner for i in range(nested)}
-    if kind == "zip":
-        data = zip_bytes(members)
-    else:
-        buffer = io.BytesIO()
-        with tarfile.open(fileobj=buffer, mode="w") as tar:
-            for name, payload in members.items():
-                info = tarfile.TarInfo(name)
-                info.size = len(payload)
-                tar.addfile(info, io.BytesIO(payload))
-        data = buffer.getvalue()
+    data = zip_bytes(members) if kind == "zip" else conftest.tar_bytes(members.items())
     with folder({f"x.{kind}": data}) as root:
         result = load(root, limits=limits)
         path = str(root / f"x.{kind}")
