@@ -38,7 +38,7 @@ related:
   - title: "Another one"
     quality: 12
 
-secured: "abc=="
+secured: 'abc=='
 ---
 
 Body text with quality: 100 mentioned.
@@ -113,7 +113,7 @@ def test_insert_goes_right_before_closing_delimiter(tmp_path: Path, crlf: bool, 
     removed, added = _diff_lines(old, new)
     assert removed == []
     assert added == [b"quality: 57" + eol]
-    assert b'secured: "abc=="' + eol + b"quality: 57" + eol + b"---" + eol in new
+    assert b"secured: 'abc=='" + eol + b"quality: 57" + eol + b"---" + eol in new
     assert new.startswith(b"\xef\xbb\xbf") == bom
     front = _front(path)
     assert front["quality"] == 57
