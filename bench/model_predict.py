@@ -128,7 +128,7 @@ def main() -> None:
         for step, ms in new["times"].items():
             print(f"  {step:<22} {ms:8.4f}")
         return
-    print(f"  {'step':<22} {args.against:>10} {'now':>10} {'old/now':>8}")
+    print(f"  {'step':<22} {args.against[:10]:>10} {'now':>10} {'old/now':>8}")
     for step, ms in new["times"].items():
         was = old["times"].get(step, float("nan"))
         print(f"  {step:<22} {was:10.4f} {ms:10.4f} {was / ms:8.2f}x")

@@ -31,7 +31,7 @@ from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 from sklearn.model_selection import GroupKFold, KFold
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from pipeline.features.build import ANCHOR_INDEX, build_features, input_columns
 from pipeline.features.provider import provider_keys, url_key
@@ -45,6 +45,57 @@ QUALITY_RANGE: tuple[float, float] = (11.0, 189.0)
 
 
 # ---- estimator ------------------------------------------------------------------------------
+_CONTROLLERS: dict[type, ThreadpoolController] = {}
+
+
+def _thread_limit(estimator: Any, n_threads: int | None) -> Any:
+    """``threadpool_limits(n_threads)`` without re-scanning the loaded libraries every call.
+
+    Building a ThreadpoolController walks every shared library of the process (~2.4 ms, about
+    the cost of predicting 100 rows), so one is kept per estimator class, made at that class's
+    first fit/predict -- by then its OpenMP/BLAS libraries are loaded.
+    """
+    controller = _CONTROLLERS.get(type(estimator))
+    if controller is None:
+        controller = _CONTROLLERS[type(estimator)] = ThreadpoolController()
+    return controller.limit(limits=n_threads)
+
+
+def _binned_predict(hgb: HistGradientBoostingRegressor, X: Any) -> np.ndarray | None:
+    """``hgb.predict(X)`` through the fitted bin mapper (uint8 bins), or None if not applicable.
+
+    The same trees, walked on the binned matrix (the path sklearn takes for its own scoring
+    during fit): a node sends a value left iff ``x <= num_threshold``, and the bin mapper puts
+    ``x`` at or below bin ``b`` iff ``x <= thresholds[b]``, with ``num_threshold`` =
+    ``thresholds[bin_threshold]`` (``inf`` for the last bin) and NaN in the missing-values bin
+    on both paths -- so every row reaches the same leaf and the leaf values are summed in the
+    same order (identical floats). The uint8 matrix is an eighth of the float one: the tree
+    walk is ~30 % faster on 2,000 rows. Private attributes are read defensively: anything
+    unexpected (another sklearn layout, categorical features) uses ``hgb.predict``.
+    """
+    mapper = getattr(hgb, "_bin_mapper", None)
+    predictors = getattr(hgb, "_predictors", None)
+    baseline = getattr(hgb, "_baseline_prediction", None)
+    missing_bin = getattr(mapper, "missing_values_bin_idx_", None)
+    if (
+        mapper is None
+        or predictors is None
+        or baseline is None
+        or missing_bin is None
+        or getattr(hgb, "is_categorical_", None) is not None
+        or getattr(hgb, "n_trees_per_iteration_", None) != 1
+        or not hasattr(hgb, "_preprocess_X")
+    ):
+        return None
+    X = hgb._preprocess_X(X, reset=False)  # the validation predict does
+    binned = mapper.transform(X)
+    raw = np.zeros(X.shape[0], dtype=baseline.dtype)
+    raw += baseline.ravel()
+    for trees in predictors:
+        raw += trees[0].predict_binned(binned, missing_bin, 1)
+    return np.asarray(hgb._loss.link.inverse(raw), dtype=float)
+
+
 class ClippedRegressor(RegressorMixin, BaseEstimator):
     """Wrap a regressor: optionally learn a correction to an anchor column; clip to the scale.
 
@@ -85,14 +136,21 @@ class ClippedRegressor(RegressorMixin, BaseEstimator):
 
     def fit(self, X: Any, y: Any) -> ClippedRegressor:
         target = np.asarray(y, dtype=float) - self._anchor(X)
-        with threadpool_limits(self.n_threads):
-            self.estimator_ = clone(self.estimator).fit(self._rest(X), target)
+        estimator = clone(self.estimator)
+        with _thread_limit(estimator, self.n_threads):
+            self.estimator_ = estimator.fit(self._rest(X), target)
         return self
 
     def predict(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "estimator_")
-        with threadpool_limits(self.n_threads):
-            pred = self.estimator_.predict(self._rest(X)) + self._anchor(X)
+        with _thread_limit(self.estimator_, self.n_threads):
+            rest = self._rest(X)
+            pred = None
+            if isinstance(self.estimator_, HistGradientBoostingRegressor) and self.n_threads == 1:
+                pred = _binned_predict(self.estimator_, rest)
+            if pred is None:
+                pred = self.estimator_.predict(rest)
+            pred = pred + self._anchor(X)
         return np.clip(pred, self.low, self.high)
 
 

@@ -221,3 +221,50 @@ def test_corpus_time_protocol_meets_target() -> None:
     f = load_records([str(CORPUS)], duplicates="mark").frame
     res = M.evaluate(f, "time", seed=0)
     assert res.metrics["model"]["mae"] <= 2.0
+
+
+def test_binned_hgb_predict_equals_sklearn_predict() -> None:
+    """The fast HGB path (bins + predict_binned) reaches the same leaves as hgb.predict.
+
+    Tricky values: exactly on split thresholds, just either side, NaN, +-inf, a column that
+    was constant at fit, a single row; no rows fails the same way.
+    """
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 6)).round(1)  # few distinct values: ties on thresholds
+    X[rng.random(X.shape) < 0.1] = np.nan
+    X[:, 4] = 3.0  # constant
+    y = X[:, 0] * 3 + np.nan_to_num(X[:, 1]) + rng.normal(size=400)
+    hgb = HistGradientBoostingRegressor(max_iter=50, max_leaf_nodes=7, random_state=0)
+    hgb.fit(X, np.nan_to_num(y))
+    thresholds = np.concatenate(
+        [p[0].nodes["num_threshold"][~p[0].nodes["is_leaf"].astype(bool)] for p in hgb._predictors]
+    )
+    thresholds = thresholds[np.isfinite(thresholds)]
+    probes = np.concatenate(
+        [thresholds, np.nextafter(thresholds, np.inf), np.nextafter(thresholds, -np.inf)]
+    )
+    T = np.column_stack([rng.permutation(probes) for _ in range(6)])
+    T[::7, 2] = np.nan
+    T[::5, 3] = np.inf
+    T[::6, 1] = -np.inf
+    T[::3, 4] = np.nan
+    for Z in (T, X, T[:1], np.asfortranarray(T)):
+        fast = M._binned_predict(hgb, Z)
+        assert fast is not None
+        np.testing.assert_array_equal(fast, hgb.predict(Z))
+    for fn in (hgb.predict, lambda Z: M._binned_predict(hgb, Z)):  # same validation
+        with pytest.raises(ValueError, match="0 sample"):
+            fn(T[:0])
+
+
+def test_clipped_regressor_uses_the_generic_path_when_binned_does_not_apply() -> None:
+    """Other estimators, and more than one thread, predict through ``estimator.predict``."""
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(200, 4))
+    y = 60 + 10 * X[:, 1] + X[:, 0]
+    for est, threads in ((M._regressor("ridge", 0), 1), (M._regressor("hgb", 0), 2)):
+        reg = M.ClippedRegressor(est, anchor_index=0, n_threads=threads).fit(X, y)
+        expected = np.clip(reg.estimator_.predict(X[:, 1:]) + X[:, 0], reg.low, reg.high)
+        np.testing.assert_array_equal(reg.predict(X), expected)
