@@ -7,7 +7,17 @@ import pandas as pd
 import pytest
 from sklearn.exceptions import NotFittedError
 
-from pipeline.features.text import TextStats, make_tfidf, text_stats, topic_matches
+from pipeline.features.text import (
+    TextStats,
+    _as_text,
+    _as_topics,
+    _topic_values,
+    make_tfidf,
+    text_matrix,
+    text_stats,
+    text_values,
+    topic_matches,
+)
 
 
 def _frame() -> pd.DataFrame:
@@ -73,3 +83,103 @@ def test_tfidf_word_and_char_ngrams() -> None:
     assert out.shape == (9, len(names))
     assert any(n.startswith("all_char__") for n in names)
     assert any(n.startswith("title_word__") for n in names)
+
+
+# ---- the batch path equals the one-text-at-a-time definition --------------------------------
+_PIECES = [
+    *"aAzZ09_ .!?|-'\"\t\n\x00\x1c\x0b\x85\xa0\u2028\u3000…’‘“”–—éΣİ²Ⓐ\u0301\u200d😀１中",
+    "20",
+    "2023",
+    "1999",
+    "best ",
+    "Top ",
+    "CAGR",
+    "...",
+    " - ",
+    "you won't believe",
+    "you won’t believe",
+    "best\xa0",
+    "market size",
+    "everything you need to",
+    "A",
+    "AB_1",
+    "_X",
+    "1A",
+]
+
+
+def _random_texts(n: int, seed: int) -> list[str]:
+    rng = np.random.default_rng(seed)
+    return ["".join(rng.choice(_PIECES, size=rng.integers(0, 14)).tolist()) for _ in range(n)] + [
+        "",
+        " ",
+        "...",
+        "… \x1c",
+        "x...\x1f",
+        "\x00",
+        "A",
+        "ab" * 500,
+        "Pokémon ’20",
+    ]
+
+
+def test_text_matrix_equals_text_values_on_tricky_texts() -> None:
+    texts = _random_texts(4000, seed=0)
+    expected = np.asarray([text_values(t) for t in texts], dtype=float)
+    np.testing.assert_array_equal(text_matrix(texts), expected)
+    ascii_only = [t for t in texts if t.isascii()]
+    np.testing.assert_array_equal(
+        text_matrix(ascii_only), np.asarray([text_values(t) for t in ascii_only])
+    )
+    assert text_matrix([]).shape == (0, len(text_values("")))
+
+
+def _reference_rows(step: TextStats, X: pd.DataFrame) -> np.ndarray:
+    """TextStats as it was written first: one text / one row at a time."""
+    texts = {c: _as_text(list(X[c])) for c in step.columns_}
+    width = len(text_values(""))
+    cols = [np.asarray([text_values(t) for t in v]).reshape(len(X), width) for v in texts.values()]
+    if "title" in texts:
+        over = [[max(len(t) - step.long_title, 0)] for t in texts["title"]]
+        cols.append(np.asarray(over, dtype=float).reshape(len(X), 1))
+    if step.use_topics_:
+        titles, excerpts = texts.get("title", [""] * len(X)), texts.get("excerpt", [""] * len(X))
+        topics = _as_topics(list(X["topics"]))
+        rows = [_topic_values(titles[i], excerpts[i], tp) for i, tp in enumerate(topics)]
+        cols.append(np.asarray(rows, dtype=float).reshape(len(X), 5))
+    return np.hstack(cols).astype(float)
+
+
+def test_text_stats_batch_path_equals_row_by_row_reference() -> None:
+    rng = np.random.default_rng(1)
+    texts = _random_texts(300, seed=2)
+    n = len(texts)
+    topic_cells: list[object] = [
+        ["Diablo 4"],
+        ["diablo 4", "Barbarian", "Diablo 4"],
+        [],
+        None,
+        np.nan,
+        "Diablo 4",  # not a list: no topics
+        ("A", "  "),
+        np.asarray(["Σ", "é"], dtype=object),
+        [1, 1.0, None],  # equal non-strings must not share a group
+        [1.0],
+        ["20", None],
+    ]
+    X = pd.DataFrame(
+        {
+            "title": pd.Series(rng.permutation(texts), dtype="string"),
+            "excerpt": [None if i % 7 == 0 else t for i, t in enumerate(rng.permutation(texts))],
+            "body": [np.nan if i % 3 else 12.5 for i in range(n)],  # not text at all
+            "topics": [topic_cells[i % len(topic_cells)] for i in range(n)],
+        }
+    )
+    step = TextStats().fit(X)
+    for frame in (X, X.iloc[:1], X.iloc[:0], X.iloc[::-1]):
+        out = step.transform(frame)
+        assert out.shape == (len(frame), len(step.get_feature_names_out()))
+        np.testing.assert_array_equal(out, _reference_rows(step, frame))
+    no_topics = X.drop(columns=["topics", "body"])
+    step = TextStats().fit(no_topics)
+    np.testing.assert_array_equal(step.transform(no_topics), _reference_rows(step, no_topics))

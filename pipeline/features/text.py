@@ -62,6 +62,8 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 
 def _as_text(values: pd.Series | Sequence[object]) -> list[str]:
     """Missing text becomes "" so every statistic is defined."""
+    if isinstance(values, pd.Series):  # tolist boxes like iteration, in one C-level pass
+        return [v if type(v) is str else _one_text(v) for v in values.tolist()]
     return [
         "" if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA else str(v)
         for v in values
@@ -156,6 +158,173 @@ def text_values(text: str) -> list[float]:
     ]
 
 
+# ---- batch path: the same statistics for many ASCII texts at once ------------------------------
+# Disjoint byte classes of ASCII text (everything else, NUL included, is _OTHER).
+_UPPER, _LOWER, _DIGIT, _UNDERSCORE, _QUESTION, _EXCLAIM, _QUOTE, _OTHER = range(8)
+_N_CLASSES = 8
+_BYTE_CLASS = np.full(256, _OTHER, dtype=np.int64)
+for _chars, _code in (
+    ("ABCDEFGHIJKLMNOPQRSTUVWXYZ", _UPPER),
+    ("abcdefghijklmnopqrstuvwxyz", _LOWER),
+    ("0123456789", _DIGIT),
+    ("_", _UNDERSCORE),
+    ("?", _QUESTION),
+    ("!", _EXCLAIM),
+    ("\"'", _QUOTE),
+):
+    _BYTE_CLASS[list(_chars.encode("ascii"))] = _code
+_DIGIT_BYTE = _BYTE_CLASS == _DIGIT
+_ALL_CUES: tuple[str, ...] = CLICKBAIT_CUES + PRESS_RELEASE_CUES
+assert all(len(c) >= 4 and c.isascii() and c == c.lower() for c in _ALL_CUES)
+# Positions whose first two bytes could start a cue, then the cues sharing a 4-byte prefix.
+_CUE_BIGRAMS = np.zeros(1 << 16, dtype=bool)
+_CUES_BY_PREFIX: dict[int, list[tuple[int, bytes]]] = {}
+for _i, _cue in enumerate(_ALL_CUES):
+    _b = _cue.encode("ascii")
+    _CUE_BIGRAMS[(_b[0] << 8) | _b[1]] = True
+    _CUES_BY_PREFIX.setdefault(int.from_bytes(_b[:4], "big"), []).append((_i, _b))
+_CUE_PREFIXES = np.asarray(sorted(_CUES_BY_PREFIX), dtype=np.uint32)
+
+
+def _ascii_values(texts: list[str], originals: list[str] | None = None) -> np.ndarray:
+    """:func:`text_values` of many ASCII texts as an (n, 14) matrix, with whole-batch passes.
+
+    The texts are joined by NUL bytes into one buffer: character classes are counted with a
+    byte lookup table and a cumulative sum read at the text boundaries; words are the runs of
+    word bytes (``\\w+`` in ASCII), and the all-caps and year tests are made on those runs
+    (``\\b20[0-4]\\d\\b`` is a run of exactly those four characters); cues are found by their
+    first bytes and confirmed with ``startswith``. NUL is neither a word character nor part
+    of any cue, so no word or cue spans two texts -- the counts are the same integers as
+    :func:`text_values`, and the two ratios the same divisions.
+
+    ``originals``: the texts before :func:`_as_ascii` (truncation and separators are read
+    from them).
+    """
+    n = len(texts)
+    out = np.zeros((n, len(_STAT_SUFFIXES)), dtype=float)
+    if n == 0:
+        return out
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=n)
+    raw = "\0".join(texts).encode("ascii")
+    buf = np.frombuffer(raw, dtype=np.uint8)
+
+    code = np.take(_BYTE_CLASS, buf)
+    byte_owner = np.repeat(np.arange(n, dtype=np.int64), lengths + 1)[: len(buf)]  # text of a byte
+    counts = np.bincount(byte_owner * _N_CLASSES + code, minlength=n * _N_CLASSES)
+    counts = counts.reshape(n, _N_CLASSES).astype(float)
+    n_upper, n_lower = counts[:, _UPPER], counts[:, _LOWER]
+    n_letters = n_upper + n_lower
+    n_word_chars = n_letters + counts[:, _DIGIT] + counts[:, _UNDERSCORE]
+    # word runs [run_start, run_end): maximal runs of [A-Za-z0-9_]
+    word = (code <= _UNDERSCORE).view(np.int8)
+    edges = np.diff(word, prepend=np.int8(0), append=np.int8(0))
+    run_start, run_end = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    run_owner = byte_owner[run_start]
+    run_len = run_end - run_start
+    if len(run_start):  # a run's segment reaches the next run: the gap has no letters
+        any_upper = np.maximum.reduceat((code == _UPPER).view(np.uint8), run_start)
+        any_lower = np.maximum.reduceat((code == _LOWER).view(np.uint8), run_start)
+    else:
+        any_upper = any_lower = run_len
+    allcaps = (run_len > 1) & (any_upper > 0) & (any_lower == 0)
+    four = run_start[run_len == 4]
+    padded = np.concatenate([buf, np.zeros(4, dtype=np.uint8)])
+    year = four[
+        (padded[four] == ord("2"))
+        & (padded[four + 1] == ord("0"))
+        & (padded[four + 2] >= ord("0"))
+        & (padded[four + 2] <= ord("4"))
+        & _DIGIT_BYTE[padded[four + 3]]
+    ]
+    out[:, 0] = lengths
+    out[:, 1] = np.bincount(run_owner, minlength=n)
+    has_words = out[:, 1] > 0
+    out[has_words, 2] = n_word_chars[has_words] / out[has_words, 1]
+    out[:, 3] = counts[:, _DIGIT]
+    out[:, 4] = counts[:, _QUESTION]
+    out[:, 5] = counts[:, _EXCLAIM]
+    has_letters = n_letters > 0
+    out[has_letters, 6] = n_upper[has_letters] / n_letters[has_letters]
+    out[:, 7] = np.bincount(run_owner[allcaps], minlength=n)
+    plain = texts if originals is None else originals
+    out[:, 8] = [t.rstrip().endswith(("...", "…")) for t in plain]
+    out[:, 9] = [("|" in t) or (" - " in t) for t in plain]
+    out[:, 10] = counts[:, _QUOTE] > 0
+    out[:, 13] = np.bincount(byte_owner[year], minlength=n) > 0
+    # cues: candidates by first two bytes, then by four, then the whole cue
+    low = raw.lower()
+    lbuf = np.frombuffer(low + b"\0\0\0\0", dtype=np.uint8).astype(np.uint32)
+    bigrams = (lbuf[:-4] << 8) | lbuf[1:-3]
+    cand = np.flatnonzero(_CUE_BIGRAMS[bigrams])
+    prefix = (lbuf[cand] << 24) | (lbuf[cand + 1] << 16) | (lbuf[cand + 2] << 8) | lbuf[cand + 3]
+    at = np.minimum(np.searchsorted(_CUE_PREFIXES, prefix), len(_CUE_PREFIXES) - 1)
+    cand, prefix = cand[_CUE_PREFIXES[at] == prefix], prefix[_CUE_PREFIXES[at] == prefix]
+    found: set[tuple[int, int]] = set()
+    texts_of = byte_owner[cand].tolist()
+    for text, pos, key in zip(texts_of, cand.tolist(), prefix.tolist(), strict=True):
+        for i, cue in _CUES_BY_PREFIX[key]:
+            if low.startswith(cue, pos):
+                found.add((text, i))
+    n_click = len(CLICKBAIT_CUES)
+    for text, i in found:
+        out[text, 11 if i < n_click else 12] += 1.0
+    return out
+
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+_QUOTE_MARKS = frozenset("‘’“”")
+_STAND_INS: dict[str, str | None] = {}
+
+
+def _stand_in(char: str) -> str | None:
+    """An ASCII byte that every statistic treats like ``char``, or None if there is none.
+
+    A non-ASCII character that is not alphanumeric (so not in ``\\w``, not a letter or a
+    digit) and that ``lower()`` leaves alone counts only as one character, and as a quote if
+    it is one: '"' for the quote marks, '#' for the rest (neither is in a cue; truncation and
+    separators are read from the original text).
+    """
+    out = _STAND_INS.get(char)
+    if out is None and char not in _STAND_INS:
+        safe = not char.isalnum() and char.lower() == char
+        out = _STAND_INS[char] = ('"' if char in _QUOTE_MARKS else "#") if safe else None
+    return out
+
+
+def _as_ascii(text: str) -> str | None:
+    """``text`` with its non-ASCII characters replaced by stand-ins, or None if one has none."""
+    found = set(_NON_ASCII.findall(text))
+    table = {c: _stand_in(c) for c in found}
+    if None in table.values():
+        return None
+    return _NON_ASCII.sub(lambda m: table[m.group()], text)  # type: ignore[arg-type,return-value]
+
+
+def text_matrix(texts: list[str]) -> np.ndarray:
+    """``[text_values(t) for t in texts]`` as an (n, 14) float matrix.
+
+    ASCII texts, and texts whose other characters are punctuation-like (curly quotes,
+    ellipses, dashes, non-breaking spaces), go through the batch path; the rest one by one.
+    """
+    out = np.empty((len(texts), len(_STAT_SUFFIXES)), dtype=float)
+    if all(map(str.isascii, texts)):
+        out[:] = _ascii_values(texts)
+        return out
+    batch, converted, one_by_one = [], [], []
+    for i, t in enumerate(texts):
+        a = t if t.isascii() else _as_ascii(t)
+        if a is None:
+            one_by_one.append(i)
+        else:
+            batch.append(i)
+            converted.append(a)
+    if batch:
+        out[batch] = _ascii_values(converted, [texts[i] for i in batch])
+    if one_by_one:
+        out[one_by_one] = [text_values(texts[i]) for i in one_by_one]
+    return out
+
+
 def topic_matches(title: str, excerpt: str, topics: list[str]) -> dict[str, float]:
     """How many of the record's topics its title / excerpt name (case-insensitive)."""
     return dict(zip(_TOPIC_NAMES, _topic_values(title, excerpt, topics), strict=True))
@@ -187,6 +356,53 @@ def _topic_values(title: str, excerpt: str, topics: list[str]) -> list[float]:
     ]
 
 
+def topic_matrix(
+    titles: list[str], excerpts: list[str], topics: pd.Series | Sequence[object]
+) -> np.ndarray:
+    """``[_topic_values(title, excerpt, topics)]`` of every row as an (n, 5) matrix.
+
+    Rows are grouped by their topic list (usually one of a few), so each topic is lowered
+    once and tested against the group's lowered titles/excerpts in one comprehension. Lists
+    with anything but strings go row by row (equal non-strings such as 1 and 1.0 would
+    share a group but not a ``str``).
+    """
+    n = len(titles)
+    out = np.zeros((n, len(_TOPIC_NAMES)), dtype=float)
+    groups: dict[tuple[str, ...], list[int]] = {}
+    one_by_one: list[int] = []
+    cells = topics.tolist() if isinstance(topics, pd.Series) else list(topics)
+    for i, v in enumerate(cells):
+        if isinstance(v, list | tuple | np.ndarray):
+            key = tuple(v)
+            if all(type(t) is str for t in key):
+                groups.setdefault(key, []).append(i)
+            else:
+                one_by_one.append(i)
+    low_titles: list[str] | None = None
+    low_excerpts: list[str] | None = None
+    for key, rows in groups.items():
+        lowered = [t.lower() for t in key if t.strip()]
+        if not lowered:
+            continue
+        if low_titles is None or low_excerpts is None:
+            low_titles, low_excerpts = list(map(str.lower, titles)), list(map(str.lower, excerpts))
+        group_titles = [low_titles[i] for i in rows]
+        group_excerpts = [low_excerpts[i] for i in rows]
+        in_title = np.zeros(len(rows), dtype=float)
+        in_excerpt = np.zeros(len(rows), dtype=float)
+        for tp in lowered:
+            in_title += [tp in t for t in group_titles]
+            in_excerpt += [tp in e for e in group_excerpts]
+        out[rows, 0] = float(len(lowered))
+        out[rows, 1] = in_title
+        out[rows, 2] = in_excerpt
+        out[rows, 3] = in_title == 0
+        out[rows, 4] = np.maximum(in_title - 1, 0)
+    for i in one_by_one:
+        out[i] = _topic_values(titles[i], excerpts[i], _as_topics([cells[i]])[0])
+    return out
+
+
 class TextStats(TransformerMixin, BaseEstimator):
     """Length, punctuation, capitals, truncation, cue counts and topic matches per text column.
 
@@ -212,6 +428,9 @@ class TextStats(TransformerMixin, BaseEstimator):
         return names
 
     def _rows(self, X: pd.DataFrame) -> pd.DataFrame:
+        return pd.DataFrame(self._matrix(X), columns=self._names(), index=X.index)
+
+    def _matrix(self, X: pd.DataFrame) -> np.ndarray:
         n = len(X)
         names = self._names()
         out = np.empty((n, len(names)), dtype=float)
@@ -219,8 +438,7 @@ class TextStats(TransformerMixin, BaseEstimator):
         at = 0
         width = len(_STAT_SUFFIXES)
         for vals in texts.values():
-            if n:
-                out[:, at : at + width] = [text_values(v) for v in vals]
+            out[:, at : at + width] = text_matrix(vals)
             at += width
         if "title" in texts:
             long_title = self.long_title
@@ -229,18 +447,14 @@ class TextStats(TransformerMixin, BaseEstimator):
         if self.use_topics_:
             titles = texts.get("title", [""] * n)
             excerpts = texts.get("excerpt", [""] * n)
-            topics = _as_topics(X["topics"])
-            if n:
-                out[:, at : at + 5] = [
-                    _topic_values(titles[i], excerpts[i], tp) for i, tp in enumerate(topics)
-                ]
+            out[:, at : at + 5] = topic_matrix(titles, excerpts, X["topics"])
             at += 5
         assert at == len(names)
-        return pd.DataFrame(out, columns=names, index=X.index)
+        return out
 
     def transform(self, X: pd.DataFrame) -> np.ndarray:
         check_is_fitted(self, "feature_names_out_")
-        return self._rows(X).to_numpy(dtype=float)
+        return self._matrix(X)
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
         check_is_fitted(self, "feature_names_out_")
