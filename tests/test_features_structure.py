@@ -61,3 +61,58 @@ def test_structure_step_values() -> None:
     assert out.loc[0, "related_q_mean"] == 90 and out.loc[0, "related_share_video"] == 0.5
     assert out.loc[2, "has_image"] == 0 and np.isnan(out.loc[2, "image_aspect"])
     assert out.loc[2, "related_n"] == 0
+
+
+def _tricky_frame(n: int = 300, seed: int = 0) -> pd.DataFrame:
+    """Missing values of every kind, numbers as text / numpy scalars, odd related lists."""
+    rng = np.random.default_rng(seed)
+
+    def pick(options: list[object]) -> list[object]:
+        return [options[i] for i in rng.integers(0, len(options), size=n)]
+
+    def related() -> object:
+        k = int(rng.choice([0, 1, 2, 3, 8, 9, 20]))
+        entries: list[object] = [
+            {
+                "quality": rng.choice([np.nan, None, 11.0, 67.5, 0.1 * rng.normal(90, 30)]),
+                "type": rng.choice(["video", " Video ", "article", None, ""]),
+            }
+            for _ in range(k)
+        ]
+        if rng.random() < 0.1:
+            entries.append("not a dict")
+        options: list[object] = [entries, None, np.nan, "x"]
+        return options[int(rng.choice(4, p=[0.8, 0.1, 0.05, 0.05]))]
+
+    return pd.DataFrame(
+        {
+            "type": pd.array(pick(["article", "video", "VIDEO ", None, ""]), dtype="string"),
+            "image_count": pd.array(pick([0, 1, 3, None]), dtype="Int64"),
+            "image_width": pd.array(pick([1200, 0, None, 7]), dtype="Int64"),
+            "image_height": pd.array(pick([600, 0, None, 3]), dtype="Int64"),
+            "amp_url": pd.array(pick(["https://a/amp", None, "  ", ""]), dtype="string"),
+            "cdn_amp_url": pick(["https://cdn/x", None, np.nan, " ", np.float64("nan")]),
+            "web_url": pick(["https://a.com/x", None, "\t"]),
+            "original_url": pick(["https://o/x", None, 3]),
+            "has_featured_content": pd.array(pick([True, False, None]), dtype="boolean"),
+            "related": [related() for _ in range(n)],
+            "related_count": pd.array(pick([0, 2, None]), dtype="Int64"),
+        }
+    )
+
+
+def test_column_wise_transform_equals_record_by_record() -> None:
+    X = _tricky_frame()
+    step = StructureFeatures().fit(X)
+    for frame in (X, X.iloc[:1], X.iloc[:0], X.iloc[::-1]):
+        out = step.transform(frame)
+        assert out.shape == (len(frame), len(step.get_feature_names_out()))
+        np.testing.assert_array_equal(out, step._transform_rows(frame))
+    # numbers of other dtypes (plain numpy, object with numpy scalars, text), missing columns
+    odd = X.assign(
+        image_count=X["image_count"].astype("float64"),
+        image_width=[None if pd.isna(v) else np.int64(v) for v in X["image_width"]],
+        image_height=[None if pd.isna(v) else str(v) for v in X["image_height"]],
+        has_featured_content=X["has_featured_content"].astype(object),
+    ).drop(columns=["web_url", "type"])
+    np.testing.assert_array_equal(step.transform(odd), step._transform_rows(odd))

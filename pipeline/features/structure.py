@@ -157,6 +157,67 @@ def _row_values(rec: Mapping[str, object]) -> list[float]:
     return out
 
 
+def column_values(X: pd.DataFrame, name: str) -> list[object]:
+    """One column of :func:`frame_records` (``rec.get(name)`` of every row) as a list."""
+    if name not in X.columns:
+        return [None] * len(X)
+    s = X[name]
+    values = s.tolist()
+    if s.dtype == object:  # numpy scalars may hide in object columns: box as to_dict does
+        return [maybe_box_native(v) for v in values]
+    if isinstance(s.dtype, pd.api.extensions.ExtensionDtype) and s.hasnans:
+        return [None if v is pd.NA else v for v in values]  # maybe_box_native(NA) is None
+    return values
+
+
+def column_numbers(X: pd.DataFrame, name: str) -> np.ndarray:
+    """``_num(rec.get(name))`` of every row as a float array."""
+    if name in X.columns:
+        s = X[name]
+        if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
+            return s.to_numpy(dtype=float, na_value=np.nan)
+    return np.asarray([_num(v) for v in column_values(X, name)], dtype=float).reshape(-1)
+
+
+def _is_video(v: object) -> bool:
+    return str(v or "").strip().lower() == "video"
+
+
+def _related_block(related: list[object]) -> np.ndarray:
+    """The related_* columns of :func:`_row_values` for every row, (n, 7).
+
+    Entries are read row by row (they are dicts), but the quality mean and std are taken per
+    group of rows with the same number of scored entries, as rows of one 2-D array: numpy
+    reduces each row exactly as it reduces that row alone.
+    """
+    n = len(related)
+    out = np.zeros((n, 7), dtype=float)
+    out[:, 2:] = np.nan
+    by_count: dict[int, tuple[list[int], list[list[float]]]] = {}
+    for i, value in enumerate(related):
+        entries = as_entries(value)
+        if not entries:
+            continue
+        get_q = [_num(e.get("quality")) for e in entries]
+        q = [v for v in get_q if not np.isnan(v)]
+        videos = sum(str(e.get("type") or "").strip().lower() == "video" for e in entries)
+        out[i, 0] = len(entries)
+        out[i, 1] = len(q)
+        out[i, 6] = videos / len(entries)
+        if q:
+            out[i, 3] = min(q)
+            out[i, 4] = max(q)
+            rows, values = by_count.setdefault(len(q), ([], []))
+            rows.append(i)
+            values.append(q)
+    for count, (rows, values) in by_count.items():
+        Q = np.asarray(values, dtype=float)
+        out[rows, 2] = Q.mean(axis=1)
+        if count > 1:
+            out[rows, 5] = Q.std(axis=1)
+    return out
+
+
 class StructureFeatures(TransformerMixin, BaseEstimator):
     """Image count/size/aspect, link presence, video vs article, embeds, related stats."""
 
@@ -186,6 +247,29 @@ class StructureFeatures(TransformerMixin, BaseEstimator):
 
     def transform(self, X: pd.DataFrame) -> np.ndarray:
         check_is_fitted(self, "feature_names_out_")
+        if not X.columns.is_unique:
+            return self._transform_rows(X)
+        n = len(X)
+        out = np.empty((n, len(self.feature_names_out_)), dtype=float)
+        count = column_numbers(X, "image_count")
+        w, h = column_numbers(X, "image_width"), column_numbers(X, "image_height")
+        out[:, 0] = np.where(np.isnan(count), 0.0, count) > 0
+        for col, name in ((1, "amp_url"), (2, "cdn_amp_url"), (3, "web_url"), (5, "original_url")):
+            out[:, col] = [not _is_missing_text(v) for v in column_values(X, name)]
+        out[:, 4] = [_is_video(v) for v in column_values(X, "type")]
+        out[:, 6] = count
+        out[:, 7] = w
+        out[:, 8] = h
+        out[:, 9] = w * h
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out[:, 10] = np.where(h > 0, w / np.where(h > 0, h, 1.0), np.nan)
+        featured = column_values(X, "has_featured_content")
+        out[:, 11] = [bool(f) and not _missing(f) for f in featured]
+        out[:, 12:] = _related_block(column_values(X, "related"))
+        return out
+
+    def _transform_rows(self, X: pd.DataFrame) -> np.ndarray:
+        """The record-by-record definition (kept for frames with repeated column names)."""
         records = frame_records(X)
         out = np.empty((len(records), len(self.feature_names_out_)), dtype=float)
         if records:
