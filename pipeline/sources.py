@@ -23,7 +23,7 @@ from pathlib import PurePosixPath
 from typing import BinaryIO
 
 from pipeline.errors import LoadError, one_line
-from pipeline.limits import DEFAULT_LIMITS, Limits
+from pipeline.limits import DEFAULT_LIMITS, Limits, MiB
 
 MARKDOWN_SUFFIXES = (".md", ".markdown", ".txt")
 JSON_SUFFIXES = (".json",)
@@ -113,19 +113,50 @@ def iter_sources(
 
 
 def _walk_directory(root: str, limits: Limits) -> Iterator[Source | LoadError]:
-    def on_error(exc: OSError) -> None:
-        errors.append(LoadError(exc.filename or root, _os_reason(exc)))
+    """Depth-first, sorted: a folder's files, then each subfolder in turn (as os.walk does).
 
-    errors: list[LoadError] = []
-    for dirpath, dirnames, filenames in os.walk(root, onerror=on_error):
-        dirnames.sort()
-        yield from errors
-        errors.clear()
-        for filename in sorted(filenames):
-            full = os.path.join(dirpath, filename)
-            if kind_of(filename)[0] is not None:
-                yield from _file_sources(full, limits, explicit=False)
-    yield from errors
+    Plain files are recognised from the directory entry, without a stat each: a walk of
+    10,000 records would otherwise spend more time in stat than the loader spends parsing
+    some of them. Their size cap and file type are checked when they are read.
+    """
+    pending = [root]
+    while pending:
+        folder = pending.pop()
+        try:
+            with os.scandir(folder) as listing:
+                entries = sorted(listing, key=lambda entry: entry.name)
+        except OSError as exc:
+            yield LoadError(exc.filename or folder, _os_reason(exc))
+            continue
+        site = os.path.basename(os.path.abspath(folder)) or "."
+        subfolders = []
+        for entry in entries:
+            if _is_real_dir(entry):
+                subfolders.append(entry.path)
+                continue
+            kind, gzipped = kind_of(entry.name)
+            if kind is None:
+                continue
+            if kind != "archive" and not gzipped and _is_real_file(entry):
+                yield Source(name=entry.path, kind=kind, site=site, path=entry.path)
+            else:
+                yield from _file_sources(entry.path, limits, explicit=False)
+        pending.extend(reversed(subfolders))
+
+
+def _is_real_dir(entry: os.DirEntry) -> bool:
+    """A directory that is not a symlink (symlinked folders are not followed: no loops)."""
+    try:
+        return entry.is_dir(follow_symlinks=False)
+    except OSError:
+        return False
+
+
+def _is_real_file(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_file(follow_symlinks=False)
+    except OSError:
+        return False
 
 
 def _file_sources(path: str, limits: Limits, *, explicit: bool) -> Iterator[Source | LoadError]:
@@ -165,6 +196,40 @@ def _read_capped(stream: BinaryIO, cap: int, what: str) -> bytes:
     return data
 
 
+_OPEN_FLAGS = getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
+
+
+def _read_file(path: str, cap: int) -> bytes:
+    """Read a whole file under ``cap`` in one read of its size.
+
+    ``open().read(cap + 1)`` would allocate the whole cap (64 MiB) for every small record;
+    sizing the read by fstat is about twice as fast for the records' few kilobytes. A file that
+    grows while it is read is still read to its end (and refused past the cap).
+    """
+    # O_NONBLOCK: a FIFO put where a record was expected must not hang the open.
+    fd = os.open(path, os.O_RDONLY | _OPEN_FLAGS)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise SourceReadError("not a regular file")
+        if info.st_size > cap:
+            raise SourceReadError(f"file too large ({info.st_size} bytes > {cap})")
+        want = info.st_size + 1
+        data = os.read(fd, want)
+        if len(data) < want:  # a short read of a regular file: its end
+            return data
+        parts = [data]
+        size = len(data)
+        while size <= cap and (more := os.read(fd, min(cap + 1 - size, MiB))):
+            parts.append(more)
+            size += len(more)
+    finally:
+        os.close(fd)
+    if size > cap:
+        raise SourceReadError(f"file larger than the cap of {cap} bytes")
+    return b"".join(parts)
+
+
 def _gunzip(data: bytes, cap: int) -> bytes:
     try:
         with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
@@ -183,8 +248,7 @@ def read_bytes(source: Source, limits: Limits = DEFAULT_LIMITS) -> bytes:
         if source.gzipped:
             with gzip.open(source.path, "rb") as stream:
                 return _read_capped(stream, limits.max_file_bytes, "decompressed content")
-        with open(source.path, "rb") as stream:
-            return _read_capped(stream, limits.max_file_bytes, "file")
+        return _read_file(source.path, limits.max_file_bytes)
     except SourceReadError:
         raise
     except (EOFError, zlib.error, gzip.BadGzipFile) as exc:

@@ -27,8 +27,13 @@ _PyYAMLLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _LINE = re.compile(r"line (\d+)")
 # yaml-rs resolves *quoted* scalars like "2021-05-10" to dates, where YAML (and PyYAML) keep
 # them strings: a title "2021-05-10" would then fail as "should be text, got date". Headers
-# holding such a quoted scalar (none in the corpus) are parsed by PyYAML instead.
-_QUOTED_DATE = re.compile(r"[\"']\d{4}-\d\d?-\d\d?")
+# holding such a quoted scalar (none in the corpus) are parsed by PyYAML instead. Two patterns,
+# each starting with a literal quote, scan ~6x faster than one starting with a class ["'].
+_QUOTED_DATES = (re.compile(r'"\d{4}-\d\d?-\d\d?'), re.compile(r"'\d{4}-\d\d?-\d\d?"))
+
+
+def _has_quoted_date(text: str) -> bool:
+    return any(pattern.search(text) for pattern in _QUOTED_DATES)
 
 
 def _pyyaml_load(text: str, line_offset: int) -> Any:
@@ -90,7 +95,7 @@ class FastYAMLHandler(YAMLHandler):
             position = end + 2
 
     def load(self, fm: str, **kwargs: object) -> Any:
-        if self.backend == "pyyaml" or _QUOTED_DATE.search(fm):
+        if self.backend == "pyyaml" or _has_quoted_date(fm):
             if _count_aliases(fm):
                 _check_aliases_pyyaml(fm, self.limits)
             return _pyyaml_load(fm, self.line_offset)

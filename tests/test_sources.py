@@ -29,7 +29,7 @@ from conftest import (
 from pipeline.errors import LoadError
 from pipeline.frame import load_records
 from pipeline.limits import Limits
-from pipeline.sources import Source, iter_sources, kind_of, read_bytes
+from pipeline.sources import Source, SourceReadError, iter_sources, kind_of, read_bytes
 
 
 def _load(paths, **kwargs):
@@ -412,14 +412,19 @@ def test_fifo_is_not_a_regular_file(tmp_path):
 def test_unreadable_file(tmp_path, monkeypatch):
     good = write_md(tmp_path / "good.md")
     locked = write_md(tmp_path / "locked.md", make_record(2))
-    real_open = builtins.open
 
-    def guarded_open(file, *args, **kwargs):
-        if os.fspath(file) == str(locked):
-            raise PermissionError(errno.EACCES, "Permission denied", str(locked))
-        return real_open(file, *args, **kwargs)
+    # Tests run as root here, where chmod 000 does not lock a file: refuse it at open instead
+    # (both the built-in open and os.open, whichever the reader uses).
+    def guarded(real):
+        def guarded_open(file, *args, **kwargs):
+            if os.fspath(file) == str(locked):
+                raise PermissionError(errno.EACCES, "Permission denied", str(locked))
+            return real(file, *args, **kwargs)
 
-    monkeypatch.setattr(builtins, "open", guarded_open)
+        return guarded_open
+
+    monkeypatch.setattr(builtins, "open", guarded(builtins.open))
+    monkeypatch.setattr(os, "open", guarded(os.open))
     result = _load([good, locked], jobs=1)
     assert_one_error(result.errors, locked, "permission denied")
     assert len(result.frame) == 1
@@ -429,6 +434,10 @@ def test_file_over_the_file_cap(tmp_path):
     good = write_md(tmp_path / "good.md", body="short")
     big = write_md(tmp_path / "big.md", make_record(2), body="z" * 5_000)
     result = _load([good, big], limits=Limits(max_file_bytes=3_000))
+    assert_one_error(result.errors, big, "too large")
+    assert len(result.frame) == 1
+    # Found by walking the folder (no stat per file there), the cap still holds at read time.
+    result = _load(tmp_path, limits=Limits(max_file_bytes=3_000))
     assert_one_error(result.errors, big, "too large")
     assert len(result.frame) == 1
 
@@ -460,3 +469,22 @@ def test_skipped_tgz_members_count_against_the_archive_cap(tmp_path):
     assert_one_error(result.errors, path, "inflates past 1000000 bytes")
     assert list(result.frame["source"]) == [f"{path}::a.md"]
     assert _load(path).ok  # within the default caps all of it loads
+
+
+def test_read_bytes_reads_up_to_the_cap_and_refuses_one_byte_more(tmp_path):
+    at_cap = tmp_path / "at.md"
+    at_cap.write_bytes(b"x" * 4096)
+    over = tmp_path / "over.md"
+    over.write_bytes(b"x" * 4097)
+    limits = Limits(max_file_bytes=4096)
+    assert read_bytes(Source(str(at_cap), "markdown", "s", path=str(at_cap)), limits) == b"x" * 4096
+    with pytest.raises(SourceReadError, match=r"too large \(4097 bytes > 4096\)"):
+        read_bytes(Source(str(over), "markdown", "s", path=str(over)), limits)
+
+
+def test_read_bytes_refuses_a_fifo_without_hanging(tmp_path):
+    # The walk refuses FIFOs by their stat, but a path can be swapped for one after the walk.
+    fifo = tmp_path / "pipe.md"
+    os.mkfifo(fifo)
+    with pytest.raises(SourceReadError, match="not a regular file"):
+        read_bytes(Source(str(fifo), "markdown", "s", path=str(fifo)))
