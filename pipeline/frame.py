@@ -2,19 +2,21 @@
 
 The one-shot :func:`load_records` is built on the streaming :func:`iter_batches`, so a dump far
 larger than memory can be scored batch by batch with flat memory, and a small corpus loads in
-one call. Parsing runs in parallel worker processes (joblib) when the input is large.
+one call. Parsing runs in forked worker processes when the input is large.
 """
 
 from __future__ import annotations
 
 import itertools
+import multiprocessing
 import os
+import sys
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import pandas as pd
-from joblib import Parallel, delayed
 
 from pipeline.errors import LoadError, StrictModeError
 from pipeline.limits import DEFAULT_LIMITS, Limits
@@ -26,7 +28,6 @@ DuplicateRule = Literal["mark", "drop", "keep"]
 DEFAULT_BATCH_SIZE = 2_000
 PARALLEL_THRESHOLD = 2_000  # sources; below this, worker start-up costs more than it saves
 CHUNK_SIZE = 250  # sources per worker task
-PARALLEL_BACKEND = "multiprocessing"  # fork: workers start in milliseconds, not seconds
 
 
 @dataclass
@@ -60,19 +61,36 @@ def records_to_frame(records: list[Record]) -> pd.DataFrame:
 
 
 def _records_to_columns(records: list[Record]) -> dict[str, Any]:
-    """Typed columns; object columns stay plain lists (they pickle ~5x faster than a Series)."""
+    """Typed columns (pandas arrays); object columns stay plain lists.
+
+    Worker processes send these back rather than frames: arrays and lists pickle several times
+    faster than a Series, and the parent builds one frame per batch from merged columns.
+    """
     columns: dict[str, Any] = {}
     for column, dtype in COLUMNS.items():
         values = [record.get(column) for record in records]
         if dtype.startswith("datetime64"):
-            columns[column] = pd.to_datetime(pd.Series(values, dtype=object), utc=True).astype(
-                dtype
-            )
+            series = pd.to_datetime(pd.Series(values, dtype=object), utc=True)
+            columns[column] = series.astype(dtype).array
         elif dtype == "object":
             columns[column] = values
         else:
-            columns[column] = pd.Series(values, dtype=object).astype(dtype)
+            columns[column] = pd.array(values, dtype=dtype)
     return columns
+
+
+def _merge_columns(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """Concatenate the columns of several parsed chunks (lists joined, arrays concatenated)."""
+    if len(parts) == 1:
+        return parts[0]
+    merged: dict[str, Any] = {}
+    for name, first in parts[0].items():
+        pieces = [part[name] for part in parts]
+        if isinstance(first, list):
+            merged[name] = list(itertools.chain.from_iterable(pieces))
+        else:
+            merged[name] = type(first)._concat_same_type(pieces)
+    return merged
 
 
 def _columns_to_frame(columns: dict[str, Any]) -> pd.DataFrame:
@@ -108,10 +126,124 @@ def _parse_chunk_to_columns(
     return _records_to_columns(records), errors
 
 
-def _chunks(items: Iterable, size: int) -> Iterator[list]:
-    iterator = iter(items)
-    while chunk := list(itertools.islice(iterator, size)):
-        yield chunk
+Part = tuple[dict[str, Any], list[LoadError]]  # one parsed chunk: columns and errors
+
+
+class _ChunkParser:
+    """Parse file sources in order, in this process or in forked workers once input is large.
+
+    Sources are added one at a time as the walk finds them and come back as parsed chunks
+    (:data:`Part`) in input order. With ``jobs`` None the parser stays in this process until
+    ``PARALLEL_THRESHOLD`` sources are waiting (a small input never pays for workers), then
+    starts one pool for the rest of the stream. The walk, the workers' parsing and this
+    process's unpickling overlap. Memory stays bounded: at most ``2 * jobs + 1`` chunks are in
+    flight, and members of archives (held as bytes) are sent off before more than
+    ``max_archive_bytes`` of them wait here.
+    """
+
+    def __init__(
+        self,
+        jobs: int | None,
+        limits: Limits,
+        expand_related: bool,
+        yaml_backend: str,
+        chunk_size: int,
+    ) -> None:
+        self.jobs = jobs
+        self.args = (limits, expand_related, yaml_backend)
+        self.chunk_size = chunk_size
+        self.max_held = limits.max_archive_bytes
+        self.waiting: list[Source] = []
+        self.waiting_bytes = 0
+        self.pool: Any = None
+        self.workers = 1
+        self.in_flight: deque[tuple[Any, int]] = deque()  # (async result, bytes it holds)
+        self.in_flight_bytes = 0
+
+    def __enter__(self) -> _ChunkParser:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.pool is not None:
+            self.pool.terminate()  # also when the consumer stops early: no orphan workers
+            self.pool.join()
+            self.pool = None
+
+    @property
+    def held_bytes(self) -> int:
+        """Bytes of archive members read but not yet parsed (waiting here or in flight)."""
+        return self.waiting_bytes + self.in_flight_bytes
+
+    def add(self, source: Source) -> Iterator[Part]:
+        self.waiting.append(source)
+        self.waiting_bytes += len(source.data) if source.data is not None else 0
+        if self.pool is None and self.jobs != 1:
+            if self.jobs is not None or len(self.waiting) >= PARALLEL_THRESHOLD:
+                self._start_pool(self.jobs or os.cpu_count() or 1)
+        if self.pool is None:
+            if self.jobs == 1 or self.waiting_bytes >= self.max_held:
+                while len(self.waiting) >= self.chunk_size or self.waiting_bytes >= self.max_held:
+                    yield self._parse_here(self._take())
+            return
+        while len(self.waiting) >= self.chunk_size or (
+            self.waiting and self.held_bytes >= self.max_held
+        ):
+            yield from self._submit(self._take())
+        yield from self._ready()
+
+    def _start_pool(self, jobs: int) -> None:
+        if jobs <= 1:
+            self.jobs = 1
+            return
+        # fork: workers start in milliseconds with everything imported; they only parse.
+        self.pool = multiprocessing.get_context("fork").Pool(jobs)
+        self.workers = jobs
+
+    def drain(self) -> Iterator[Part]:
+        """Everything added so far, parsed, in order (before a JSON Lines stream; at the end)."""
+        while self.waiting:
+            chunk = self._take()
+            if self.pool is None:
+                yield self._parse_here(chunk)
+            else:
+                yield from self._submit(chunk)
+        while self.in_flight:
+            yield self._collect()
+
+    def _take(self) -> list[Source]:
+        """The next chunk: up to chunk_size sources, cut early once it holds max_held bytes."""
+        count, size = 0, 0
+        for source in self.waiting[: self.chunk_size]:
+            count += 1
+            size += len(source.data) if source.data is not None else 0
+            if size >= self.max_held:
+                break
+        chunk = self.waiting[:count]
+        del self.waiting[:count]
+        self.waiting_bytes -= size
+        return chunk
+
+    def _parse_here(self, chunk: list[Source]) -> Part:
+        return _parse_chunk_to_columns(chunk, *self.args)
+
+    def _submit(self, chunk: list[Source]) -> Iterator[Part]:
+        size = sum(len(source.data) for source in chunk if source.data is not None)
+        while self.in_flight and (
+            len(self.in_flight) > 2 * self.workers or self.in_flight_bytes + size > self.max_held
+        ):
+            yield self._collect()  # back-pressure: wait for the oldest chunk
+        result = self.pool.apply_async(_parse_chunk_to_columns, (chunk, *self.args))
+        self.in_flight.append((result, size))
+        self.in_flight_bytes += size
+
+    def _ready(self) -> Iterator[Part]:
+        while self.in_flight and self.in_flight[0][0].ready():
+            yield self._collect()
+
+    def _collect(self) -> Part:
+        result, size = self.in_flight.popleft()
+        self.in_flight_bytes -= size
+        return result.get()
 
 
 def iter_batches(
@@ -141,39 +273,66 @@ def iter_batches(
             if on_error is not None:
                 on_error(error)
 
-    pending_errors: list[LoadError] = []
-    file_sources: list[Source] = []
-    held = [0]  # bytes of archive members waiting in memory in file_sources
+    chunk_size = max(1, min(batch_size, CHUNK_SIZE))
+    batches = _Rebatcher(batch_size, report)
+    with _ChunkParser(jobs, limits, expand_related, yaml_backend, chunk_size) as parser:
+        for item in iter_sources(paths, limits):
+            if isinstance(item, LoadError):
+                batches.add_errors([item])
+            elif item.kind == "jsonl":
+                # Streamed in this process, so a single huge JSON Lines dump stays in flat memory.
+                for part in parser.drain():
+                    yield from batches.add(part)
+                yield from batches.flush()
+                yield from _stream_batches(
+                    item, batch_size, limits, expand_related, batches.take_errors(), report
+                )
+            else:
+                for part in parser.add(item):
+                    yield from batches.add(part)
+        for part in parser.drain():
+            yield from batches.add(part)
+    yield from batches.flush()
 
-    def flush_files() -> Iterator[Batch]:
-        if file_sources:
-            yield from _file_batches(
-                list(file_sources), batch_size, jobs, limits, expand_related, yaml_backend, report
-            )
-            file_sources.clear()
-            held[0] = 0
 
-    for item in iter_sources(paths, limits):
-        if isinstance(item, LoadError):
-            report([item])
-            pending_errors.append(item)
-        elif item.kind == "jsonl":
-            # Streamed in this process, so a single huge JSON Lines dump stays in flat memory.
-            yield from flush_files()
-            yield from _stream_batches(
-                item, batch_size, limits, expand_related, pending_errors, report
-            )
-            pending_errors = []
-        else:
-            file_sources.append(item)
-            held[0] += len(item.data) if item.data is not None else 0
-            # Parse before more than one archive's worth of inflated members piles up: each
-            # archive is capped, but many archives in one call would add up without bound.
-            if len(file_sources) >= PARALLEL_THRESHOLD * 4 or held[0] >= limits.max_archive_bytes:
-                yield from flush_files()
-    yield from flush_files()
-    if pending_errors:
-        yield Batch(empty_frame(), pending_errors)
+class _Rebatcher:
+    """Merge parsed chunks (in order) into batches of about ``batch_size`` rows.
+
+    Chunks are kept as columns and turned into one frame per batch: building a frame per
+    chunk and concatenating them cost this process more than unpickling the chunks.
+    """
+
+    def __init__(self, batch_size: int, report: Callable[[list[LoadError]], None]) -> None:
+        self.batch_size = batch_size
+        self.report = report
+        self.parts: list[dict[str, Any]] = []
+        self.errors: list[LoadError] = []
+        self.rows = 0
+
+    def add_errors(self, errors: list[LoadError]) -> None:
+        self.report(errors)
+        self.errors.extend(errors)
+
+    def take_errors(self) -> list[LoadError]:
+        errors, self.errors = self.errors, []
+        return errors
+
+    def add(self, part: Part) -> Iterator[Batch]:
+        columns, errors = part
+        self.add_errors(errors)
+        rows = len(columns["id"])
+        if rows:
+            self.parts.append(columns)
+            self.rows += rows
+        if self.rows >= self.batch_size:
+            yield from self.flush()
+
+    def flush(self) -> Iterator[Batch]:
+        if self.parts:
+            yield Batch(_columns_to_frame(_merge_columns(self.parts)), self.take_errors())
+        elif self.errors:
+            yield Batch(empty_frame(), self.take_errors())
+        self.parts, self.rows = [], 0
 
 
 def _stream_batches(
@@ -199,55 +358,6 @@ def _stream_batches(
             records, errors = [], []
     if records or errors:
         yield Batch(records_to_frame(records), errors)
-
-
-def _file_batches(
-    sources: list[Source],
-    batch_size: int,
-    jobs: int | None,
-    limits: Limits,
-    expand_related: bool,
-    yaml_backend: str,
-    report: Callable[[list[LoadError]], None],
-) -> Iterator[Batch]:
-    if jobs is None:
-        jobs = (os.cpu_count() or 1) if len(sources) >= PARALLEL_THRESHOLD else 1
-    if jobs == 1:
-        chunk = max(1, min(batch_size, CHUNK_SIZE))
-        parts: Iterable[tuple[dict[str, Any], list[LoadError]]] = (
-            _parse_chunk_to_columns(part, limits, expand_related, yaml_backend)
-            for part in _chunks(sources, chunk)
-        )
-    else:
-        chunk = max(1, min(CHUNK_SIZE, -(-len(sources) // (jobs * 4))))
-        parts = Parallel(n_jobs=jobs, return_as="list", backend=PARALLEL_BACKEND)(
-            delayed(_parse_chunk_to_columns)(part, limits, expand_related, yaml_backend)
-            for part in _chunks(sources, chunk)
-        )
-    yield from _rebatch(parts, batch_size, report)
-
-
-def _rebatch(
-    parts: Iterable[tuple[dict[str, Any], list[LoadError]]],
-    batch_size: int,
-    report: Callable[[list[LoadError]], None],
-) -> Iterator[Batch]:
-    """Merge small per-chunk results into batches of about ``batch_size`` rows."""
-    frames: list[pd.DataFrame] = []
-    errors: list[LoadError] = []
-    rows = 0
-    for columns, part_errors in parts:
-        report(part_errors)
-        errors.extend(part_errors)
-        frame = _columns_to_frame(columns)
-        if len(frame):
-            frames.append(frame)
-            rows += len(frame)
-        if rows >= batch_size:
-            yield Batch(_concat(frames), errors)
-            frames, errors, rows = [], [], 0
-    if frames or errors:
-        yield Batch(_concat(frames), errors)
 
 
 def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
@@ -279,6 +389,7 @@ def load_records(
     errors: list[LoadError] = []
     for batch in iter_batches(
         paths,
+        batch_size=sys.maxsize,  # one frame for everything (a JSON Lines file adds its own)
         jobs=jobs,
         strict=strict,
         expand_related=expand_related,

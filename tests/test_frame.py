@@ -257,3 +257,39 @@ def test_load_result_ok_and_single_path_forms(tmp_path):
     assert load_records(path).ok  # a Path
     assert load_records(str(path)).ok  # a str
     assert not load_records([str(path), str(tmp_path / "none.md")]).ok
+
+
+def test_parallel_parsing_streams_in_order_with_back_pressure(tmp_path, monkeypatch):
+    """Many small chunks in flight at once, a JSON Lines file and bad files among them: the
+    forked workers give exactly what one process gives, in the input order."""
+    import pipeline.frame as frame_module
+
+    monkeypatch.setattr(frame_module, "CHUNK_SIZE", 2)  # ~20 chunks: in-flight cap is hit
+    for i in range(30):
+        write_md(tmp_path / "d" / f"{i:02d}.md", make_record(i + 1))
+    write(tmp_path / "d" / "05_bad.md", "---\ntitle: [\n---\n")
+    write(tmp_path / "d" / "17_lines.jsonl", jsonl_text([to_api_object(make_record(99))]))
+    write(tmp_path / "d" / "25_empty.md", "")
+    one = list(iter_batches(str(tmp_path / "d"), batch_size=7, jobs=1))
+    two = list(iter_batches(str(tmp_path / "d"), batch_size=7, jobs=2))
+    pd.testing.assert_frame_equal(
+        pd.concat([b.frame for b in one], ignore_index=True),
+        pd.concat([b.frame for b in two], ignore_index=True),
+    )
+    assert [e.source for b in one for e in b.errors] == [e.source for b in two for e in b.errors]
+    assert [e.source for b in two for e in b.errors] == [
+        f"{tmp_path}/d/05_bad.md",
+        f"{tmp_path}/d/25_empty.md",
+    ]
+
+
+def test_stopping_early_leaves_no_worker_processes(tmp_path):
+    import multiprocessing
+
+    for i in range(12):
+        write_md(tmp_path / f"{i:02d}.md", make_record(i + 1))
+    batches = iter_batches(str(tmp_path), batch_size=2, jobs=2)
+    assert len(next(batches).frame) == 2
+    assert multiprocessing.active_children()  # the pool is running
+    batches.close()  # the consumer stops: the pool must go with it
+    assert multiprocessing.active_children() == []

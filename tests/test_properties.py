@@ -908,18 +908,21 @@ def test_many_archives_do_not_pile_up_in_memory(monkeypatch: pytest.MonkeyPatch)
     from pipeline import frame as frame_module
 
     limits = Limits(max_archive_bytes=20_000, max_file_bytes=5_000)
-    real = frame_module._file_batches
-    held: list[int] = []
+    real = frame_module._ChunkParser._take
+    held: list[int] = []  # bytes waiting each time a chunk is taken for parsing
+    parsed: list[int] = []  # bytes in each chunk taken
 
-    def spy(sources: list[Any], *args: Any) -> Any:
-        held.append(sum(len(s.data) for s in sources if s.data is not None))
-        return real(sources, *args)
+    def spy(self: Any) -> Any:
+        held.append(self.held_bytes)
+        chunk = real(self)
+        parsed.append(sum(len(s.data) for s in chunk if s.data is not None))
+        return chunk
 
-    monkeypatch.setattr(frame_module, "_file_batches", spy)
+    monkeypatch.setattr(frame_module._ChunkParser, "_take", spy)
     member = md_record("m", body="0" * 4_000)
     archives = {f"a{i}.zip": zip_bytes({f"m{j}.md": member for j in range(4)}) for i in range(8)}
     with folder(archives) as root:
         result = load(root, limits=limits)
     assert len(result.frame) == 8 * 4 + 1 and not result.errors
-    assert sum(held) >= 8 * 4 * 4_000
+    assert sum(parsed) >= 8 * 4 * 4_000
     assert max(held) <= limits.max_archive_bytes + limits.max_file_bytes, held
