@@ -157,3 +157,75 @@ def test_own_related_entries_place_an_unseen_provider() -> None:
     assert out.loc[0, "prior_domain_log_n"] == 0
     assert out.loc[0, "prior_expected"] == pytest.approx(127.0, abs=2.0)
     assert out.loc[0, "prior_own_related"] == pytest.approx(out.loc[0, "prior_level"])
+
+
+def _tricky_frame(n: int = 240, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
+    """Seen and unseen providers, syndication, missing everything, own-provider related lists."""
+    rng = np.random.default_rng(seed)
+    domains = [*TIERS, "new.io", "www.alpha.com", "", None, "MSN.com"]
+    names = ["Alpha", "GameRant on MSN.com", "Beta via beta.co.uk", "", None, "X | y.org"]
+    topics: list[object] = [[], ["Story"], ["story", "Nope", "Story"], None, "Story", [1, 1.0]]
+    rows, y = [], []
+    for i in range(n):
+        domain = domains[rng.integers(len(domains))]
+        related = []
+        for j in range(int(rng.choice([0, 1, 3, 9]))):
+            other = domains[rng.integers(len(domains))]
+            related.append(
+                {
+                    "provider_name": names[rng.integers(len(names))],
+                    "provider_domain": other,
+                    "url": f"https://{other}/story-{i}" if j else f"https://{domain}/story-{i}",
+                    "title": rng.choice(["Story x", "A very long title " * 6, ""]),
+                    "image_count": int(rng.integers(0, 2)),
+                    "amp_url": rng.choice([None, "https://x/amp"]),
+                    "type": rng.choice(["article", "video"]),
+                    "quality": rng.choice([None, np.nan, 50.0, 107.0, 61.3]),
+                }
+            )
+        rows.append(
+            {
+                "provider_name": names[rng.integers(len(names))],
+                "provider_domain": domain,
+                "url": rng.choice([f"https://{domain}/story-{i}", None, "https://www.other.com/x"]),
+                "type": rng.choice(["article", "video", None]),
+                "image_count": rng.choice([0, 2, None]),
+                "amp_url": rng.choice([None, "https://x/amp", " "]),
+                "cdn_amp_url": None,
+                "web_url": None,
+                "title": rng.choice(["Story of the day", "A very long title " * 6, None]),
+                "topics": topics[rng.integers(len(topics))],
+                "related": related if rng.random() < 0.9 else None,
+            }
+        )
+        y.append(float(rng.normal(100, 30)))
+    frame = pd.DataFrame(rows)
+    for col in ("provider_name", "provider_domain", "url", "type", "amp_url", "title"):
+        frame[col] = frame[col].astype("string")
+    frame["image_count"] = frame["image_count"].astype("Int64")
+    return frame, np.asarray(y)
+
+
+@pytest.mark.parametrize("meta", [False, True])
+def test_batch_encoding_equals_record_by_record(meta: bool) -> None:
+    X, y = _tricky_frame()
+    train, test = X.iloc[:160], X.iloc[160:]
+    step = ProviderPrior(meta=meta).fit(train, y[:160])
+    for frame in (test, X, test.iloc[:1], test.drop(columns=["topics"])):
+        out = step.transform(frame)
+        assert out.shape == (len(frame), len(step.get_feature_names_out()))
+        np.testing.assert_array_equal(out, step._encode_rows(frame, step.state_))
+    # no rows: an empty matrix (the record-by-record path cannot even shape one)
+    assert step.transform(test.iloc[:0]).shape == (0, len(step.get_feature_names_out()))
+    # a prior learned from nothing: every table lookup misses
+    empty = ProviderPrior(meta=meta).fit(train.iloc[:0], y[:0])
+    np.testing.assert_array_equal(empty.transform(test), empty._encode_rows(test, empty.state_))
+
+
+def test_cross_fitted_training_features_equal_record_by_record(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    X, y = _tricky_frame(seed=1)
+    fast = ProviderPrior().fit_transform(X, y)
+    monkeypatch.setattr(ProviderPrior, "_encode", ProviderPrior._encode_rows)
+    np.testing.assert_array_equal(fast, ProviderPrior().fit_transform(X, y))

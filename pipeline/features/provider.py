@@ -24,8 +24,15 @@ from sklearn.linear_model import Ridge
 from sklearn.model_selection import KFold
 from sklearn.utils.validation import check_is_fitted
 
-from pipeline.features.structure import _missing, _num, as_entries, frame_records
-from pipeline.features.text import _as_topics, _one_text, _topic_values
+from pipeline.features.structure import (
+    _missing,
+    _num,
+    as_entries,
+    column_numbers,
+    column_values,
+    frame_records,
+)
+from pipeline.features.text import _as_text, _as_topics, _one_text, _topic_values, topic_matrix
 
 PROVIDER_COLUMNS: tuple[str, ...] = (
     "provider_name",
@@ -247,6 +254,82 @@ def _table_lookup(table: pd.DataFrame) -> dict[object, list[float]]:
     }
 
 
+def _table_arrays(table: pd.DataFrame) -> np.ndarray:
+    """A prior table as an (m, 4) array of [adj, log1p(n), raw, std] rows (index order)."""
+    return np.column_stack(
+        [
+            table["adj"].to_numpy(dtype=float),
+            np.log1p(table["n"].to_numpy(dtype=float)),
+            table["raw"].to_numpy(dtype=float),
+            table["std"].to_numpy(dtype=float),
+        ]
+    ).reshape(len(table), 4)
+
+
+def _record_structure(X: pd.DataFrame, long_title: int = 70) -> np.ndarray:
+    """:func:`structure_terms` of every record of ``X`` (its own topics), column by column."""
+    n = len(X)
+    S = np.zeros((n, len(PRIOR_STRUCTURE)), dtype=float)
+    count = column_numbers(X, "image_count")
+    S[:, 0] = np.where(np.isnan(count), 0.0, count) > 0
+    S[:, 1] = [not _missing(v) for v in column_values(X, "amp_url")]
+    S[:, 2] = [str(v or "").strip().lower() == "video" for v in column_values(X, "type")]
+    titles = _as_text(X["title"]) if "title" in X.columns else [""] * n
+    S[:, 3] = [max(len(t) - long_title, 0) for t in titles]
+    if "topics" in X.columns:
+        excerpts = _as_text(X["excerpt"]) if "excerpt" in X.columns else [""] * n
+        S[:, 4:6] = topic_matrix(titles, excerpts, X["topics"])[:, 3:5]
+    return S
+
+
+def _own_related_levels(X: pd.DataFrame, domains: Sequence[str], beta: np.ndarray) -> np.ndarray:
+    """:func:`_own_related_level` of every record of ``X``.
+
+    The entries are walked record by record (they are dicts), skipping cheaply what cannot
+    count (unscored, another provider) before the URL and structure terms are looked at; the
+    means are taken per group of records with the same number of levels, as rows of one 2-D
+    array (numpy reduces each row exactly as that row alone).
+    """
+    n = len(X)
+    out = np.full(n, np.nan)
+    if "related" not in X.columns:
+        return out
+    related = column_values(X, "related")
+    urls = column_values(X, "url")
+    topic_cells = column_values(X, "topics") if "topics" in X.columns else None
+    by_count: dict[int, tuple[list[int], list[list[float]]]] = {}
+    for i, value in enumerate(related):
+        domain = domains[i]
+        if not domain:
+            continue
+        entries = as_entries(value)
+        if not entries:
+            continue
+        own_key: str | None = None
+        topics: list[str] | None = None
+        levels: list[float] = []
+        for e in entries:
+            q = e.get("quality")
+            if _missing(q):
+                continue
+            if _provider_parts(e.get("provider_name"), e.get("provider_domain"))[2] != domain:
+                continue
+            if own_key is None:
+                own_key = url_key(urls[i])
+            if url_key(e.get("url") or e.get("web_url") or e.get("original_url")) == own_key:
+                continue
+            if topics is None:
+                topics = _as_topics([topic_cells[i]])[0] if topic_cells is not None else []
+            levels.append(float(q) - float(np.asarray(structure_terms(e, topics)) @ beta))  # type: ignore[arg-type]
+        if levels:
+            rows, values = by_count.setdefault(len(levels), ([], []))
+            rows.append(i)
+            values.append(levels)
+    for rows, values in by_count.values():
+        out[rows] = np.asarray(values, dtype=float).mean(axis=1)
+    return out
+
+
 class ProviderPrior(TransformerMixin, BaseEstimator):
     """Structure-adjusted, smoothed quality prior per provider domain, origin name and TLD.
 
@@ -349,6 +432,63 @@ class ProviderPrior(TransformerMixin, BaseEstimator):
 
     # ---- encoding -------------------------------------------------------------------------
     def _encode(self, X: pd.DataFrame, state: Mapping[str, object]) -> np.ndarray:
+        """All rows at once: table lookups by Index.get_indexer, structure terms by column.
+
+        The same numbers as :meth:`_encode_rows` (the record-by-record definition): the
+        products with ``beta`` stay one 1-D dot per row, as there.
+        """
+        if not X.columns.is_unique:
+            return self._encode_rows(X, state)
+        beta = np.asarray(state["beta"], dtype=float)
+        glob = float(state["glob"])  # type: ignore[arg-type]
+        raw_glob = float(state.get("raw_glob", glob))  # type: ignore[arg-type]
+        tables: Mapping[str, pd.DataFrame] = state["tables"]  # type: ignore[assignment]
+        n = len(X)
+        parts = [
+            _provider_parts(name, domain)
+            for name, domain in zip(
+                column_values(X, "provider_name"), column_values(X, "provider_domain"), strict=True
+            )
+        ]
+        origins = [p[0] for p in parts]
+        domains = [p[2] for p in parts]
+        out = np.empty((n, len(self._all_names())), dtype=float)
+        best = np.full(n, np.nan)
+        missing = np.asarray([glob, 0.0, raw_glob, np.nan], dtype=float)
+        for at, key, values in (
+            (1, "domain", domains),
+            (5, "origin", origins),
+            (9, "tld", [top_level_domain(d) for d in domains]),
+        ):
+            table = tables.get(key)
+            if table is None or len(table) == 0:
+                out[:, at : at + 4] = missing
+                continue
+            pos = table.index.get_indexer(pd.Index(values, dtype=object))
+            found = pos >= 0
+            rows = _table_arrays(table)[np.where(found, pos, 0)]
+            out[:, at : at + 4] = np.where(found[:, None], rows, missing)
+            if key != "tld":
+                best = np.where(np.isnan(best) & found, rows[:, 0], best)
+        own = _own_related_levels(X, domains, beta)
+        best = np.where(np.isnan(best) & ~np.isnan(own), own, best)
+        level = np.where(np.isnan(best), glob, best)
+        S = _record_structure(X)
+        out[:, 0] = [float(s @ beta) for s in S]
+        out[:, 0] += level
+        out[:, 13] = level
+        out[:, 14] = own
+        out[:, 15] = [bool(p[3]) for p in parts]
+        if self.meta:
+            urls = column_values(X, "url")
+            out[:, 16] = [
+                d != "" and url_domain(u) not in ("", d) for u, d in zip(urls, domains, strict=True)
+            ]
+            return out
+        return out[:, [name not in _META_FEATURES for name in self._all_names()]]
+
+    def _encode_rows(self, X: pd.DataFrame, state: Mapping[str, object]) -> np.ndarray:
+        """The record-by-record definition of :meth:`_encode`."""
         beta = np.asarray(state["beta"], dtype=float)
         glob = float(state["glob"])  # type: ignore[arg-type]
         raw_glob = float(state.get("raw_glob", glob))  # type: ignore[arg-type]
