@@ -37,12 +37,19 @@ ENTRY_FLAGS: tuple[str, ...] = ("has_image", "has_amp", "has_cdn_amp", "has_web_
 def _missing(v: object) -> bool:
     if v is None or v is pd.NA:
         return True
-    if isinstance(v, float) and np.isnan(v):
-        return True
+    if isinstance(v, float):
+        return v != v  # NaN (np.isnan on a Python float costs ~10x more)
     return isinstance(v, str) and not v.strip()
 
 
 def _num(v: object) -> float:
+    t = type(v)
+    if t is float:  # the common cells first; the same results as the general line below
+        return v  # type: ignore[return-value]
+    if t is int:
+        return float(v)  # type: ignore[arg-type]
+    if v is None:
+        return np.nan
     return np.nan if _missing(v) else float(v)  # type: ignore[arg-type]
 
 
@@ -77,8 +84,8 @@ def entry_flags(entry: Mapping[str, object]) -> dict[str, float]:
 
 def as_entries(value: object) -> list[Mapping[str, object]]:
     """The ``related`` cell as a list of dicts (missing/NaN -> [])."""
-    if isinstance(value, list | tuple | np.ndarray):
-        return [e for e in value if isinstance(e, Mapping)]
+    if type(value) is list or isinstance(value, list | tuple | np.ndarray):
+        return [e for e in value if type(e) is dict or isinstance(e, Mapping)]
     return []
 
 

@@ -307,6 +307,9 @@ def text_matrix(texts: list[str]) -> np.ndarray:
     ellipses, dashes, non-breaking spaces), go through the batch path; the rest one by one.
     """
     out = np.empty((len(texts), len(_STAT_SUFFIXES)), dtype=float)
+    if not any(texts):  # all empty (an unused column): one row of constants
+        out[:] = text_values("")
+        return out
     if all(map(str.isascii, texts)):
         out[:] = _ascii_values(texts)
         return out
@@ -372,12 +375,20 @@ def topic_matrix(
     one_by_one: list[int] = []
     cells = topics.tolist() if isinstance(topics, pd.Series) else list(topics)
     for i, v in enumerate(cells):
-        if isinstance(v, list | tuple | np.ndarray):
+        if type(v) is list and len(v) == 1 and type(v[0]) is str:  # the usual cell
+            key: tuple[str, ...] = (v[0],)
+        elif isinstance(v, list | tuple | np.ndarray):
             key = tuple(v)
-            if all(type(t) is str for t in key):
-                groups.setdefault(key, []).append(i)
-            else:
+            if not all(type(t) is str for t in key):
                 one_by_one.append(i)
+                continue
+        else:
+            continue
+        group = groups.get(key)
+        if group is None:
+            groups[key] = [i]
+        else:
+            group.append(i)
     low_titles: list[str] | None = None
     low_excerpts: list[str] | None = None
     for key, rows in groups.items():
