@@ -164,6 +164,10 @@ def _row_values(rec: Mapping[str, object]) -> list[float]:
     return out
 
 
+# Cells maybe_box_native returns unchanged (checked by type first: the common case is cheap).
+_PLAIN = frozenset([list, dict, str, tuple, type(None)])
+
+
 def column_values(X: pd.DataFrame, name: str) -> list[object]:
     """One column of :func:`frame_records` (``rec.get(name)`` of every row) as a list."""
     if name not in X.columns:
@@ -171,7 +175,7 @@ def column_values(X: pd.DataFrame, name: str) -> list[object]:
     s = X[name]
     values = s.tolist()
     if s.dtype == object:  # numpy scalars may hide in object columns: box as to_dict does
-        return [maybe_box_native(v) for v in values]
+        return [v if type(v) in _PLAIN else maybe_box_native(v) for v in values]
     if isinstance(s.dtype, pd.api.extensions.ExtensionDtype) and s.hasnans:
         return [None if v is pd.NA else v for v in values]  # maybe_box_native(NA) is None
     return values

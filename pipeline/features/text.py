@@ -162,7 +162,7 @@ def text_values(text: str) -> list[float]:
 # Disjoint byte classes of ASCII text (everything else, NUL included, is _OTHER).
 _UPPER, _LOWER, _DIGIT, _UNDERSCORE, _QUESTION, _EXCLAIM, _QUOTE, _OTHER = range(8)
 _N_CLASSES = 8
-_BYTE_CLASS = np.full(256, _OTHER, dtype=np.int64)
+_BYTE_CLASS = np.full(256, _OTHER, dtype=np.uint8)  # small codes: less memory to touch
 for _chars, _code in (
     ("ABCDEFGHIJKLMNOPQRSTUVWXYZ", _UPPER),
     ("abcdefghijklmnopqrstuvwxyz", _LOWER),
@@ -174,6 +174,8 @@ for _chars, _code in (
 ):
     _BYTE_CLASS[list(_chars.encode("ascii"))] = _code
 _DIGIT_BYTE = _BYTE_CLASS == _DIGIT
+_CASE_BITS = np.where(_BYTE_CLASS == _UPPER, 1, np.where(_BYTE_CLASS == _LOWER, 2, 0))
+_CASE_BITS = _CASE_BITS.astype(np.uint8)  # bit 0: upper-case letter, bit 1: lower-case
 _ALL_CUES: tuple[str, ...] = CLICKBAIT_CUES + PRESS_RELEASE_CUES
 assert all(len(c) >= 4 and c.isascii() and c == c.lower() for c in _ALL_CUES)
 # Positions whose first two bytes could start a cue, then the cues sharing a 4-byte prefix.
@@ -222,11 +224,10 @@ def _ascii_values(texts: list[str], originals: list[str] | None = None) -> np.nd
     run_owner = byte_owner[run_start]
     run_len = run_end - run_start
     if len(run_start):  # a run's segment reaches the next run: the gap has no letters
-        any_upper = np.maximum.reduceat((code == _UPPER).view(np.uint8), run_start)
-        any_lower = np.maximum.reduceat((code == _LOWER).view(np.uint8), run_start)
+        case = np.bitwise_or.reduceat(np.take(_CASE_BITS, buf), run_start)
     else:
-        any_upper = any_lower = run_len
-    allcaps = (run_len > 1) & (any_upper > 0) & (any_lower == 0)
+        case = np.zeros(0, dtype=np.uint8)
+    allcaps = (run_len > 1) & (case == 1)  # an upper-case letter and no lower-case one
     four = run_start[run_len == 4]
     padded = np.concatenate([buf, np.zeros(4, dtype=np.uint8)])
     year = four[
