@@ -7,11 +7,10 @@ one call. Parsing runs in forked worker processes when the input is large.
 
 from __future__ import annotations
 
+import functools
 import itertools
-import multiprocessing
 import os
 import sys
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -20,7 +19,15 @@ import pandas as pd
 
 from pipeline.errors import LoadError, StrictModeError
 from pipeline.limits import DEFAULT_LIMITS, Limits
-from pipeline.records import Record, parse_source, related_rows
+from pipeline.pool import OrderedPool
+from pipeline.records import (
+    LinesChunk,
+    Record,
+    jsonl_chunks,
+    parse_lines,
+    parse_source,
+    related_rows,
+)
 from pipeline.schema import COLUMNS
 from pipeline.sources import Source, iter_sources
 
@@ -102,148 +109,176 @@ def _columns_to_frame(columns: dict[str, Any]) -> pd.DataFrame:
     )
 
 
-def _parse_chunk(
-    sources: list[Source], limits: Limits, expand_related: bool, yaml_backend: str
-) -> tuple[list[Record], list[LoadError]]:
+Unit = list[Source] | LinesChunk  # what one task parses: some files, or lines of one JSONL
+Part = tuple[dict[str, Any], list[LoadError]]  # a parsed unit: typed columns and its errors
+
+
+@dataclass(frozen=True)
+class ParseSettings:
+    """How records are parsed (the same in this process and in every worker)."""
+
+    limits: Limits = DEFAULT_LIMITS
+    expand_related: bool = False
+    yaml_backend: str = "auto"
+
+
+def parse_unit(unit: Unit, settings: ParseSettings = ParseSettings()) -> Part:
+    """Parse one unit into typed columns (cheap to send back from a worker) and its errors."""
     records: list[Record] = []
     errors: list[LoadError] = []
-    for source in sources:
-        for item in parse_source(source, limits, yaml_backend=yaml_backend):
-            if isinstance(item, LoadError):
-                errors.append(item)
-            else:
-                records.append(item)
-                if expand_related:
-                    records.extend(related_rows(item))
-    return records, errors
-
-
-def _parse_chunk_to_columns(
-    sources: list[Source], limits: Limits, expand_related: bool, yaml_backend: str
-) -> tuple[dict[str, Any], list[LoadError]]:
-    """Worker task: parse a chunk of sources; columns are cheap to send back to the parent."""
-    records, errors = _parse_chunk(sources, limits, expand_related, yaml_backend)
+    if isinstance(unit, LinesChunk):
+        items: Iterable[Record | LoadError] = parse_lines(unit, settings.limits)
+    else:
+        items = (
+            item
+            for source in unit
+            for item in parse_source(source, settings.limits, yaml_backend=settings.yaml_backend)
+        )
+    for item in items:
+        if isinstance(item, LoadError):
+            errors.append(item)
+        else:
+            records.append(item)
+            if settings.expand_related:
+                records.extend(related_rows(item))
     return _records_to_columns(records), errors
 
 
-Part = tuple[dict[str, Any], list[LoadError]]  # one parsed chunk: columns and errors
+def _parse_and_finish(
+    settings: ParseSettings, finish: Callable[[Part], Any] | None, unit: Unit
+) -> Any:
+    part = parse_unit(unit, settings)
+    return part if finish is None else finish(part)
 
 
-class _ChunkParser:
-    """Parse file sources in order, in this process or in forked workers once input is large.
+def iter_parts(
+    paths: Iterable[str] | str,
+    settings: ParseSettings = ParseSettings(),
+    *,
+    jobs: int | None = None,
+    chunk_size: int = CHUNK_SIZE,
+    finish: Callable[[Part], Any] | None = None,
+    setup: Callable[[], None] | None = None,
+) -> Iterator[Any]:
+    """Parse the input unit by unit, in input order, here or in forked workers; yield each part.
 
-    Sources are added one at a time as the walk finds them and come back as parsed chunks
-    (:data:`Part`) in input order. With ``jobs`` None the parser stays in this process until
-    ``PARALLEL_THRESHOLD`` sources are waiting (a small input never pays for workers), then
-    starts one pool for the rest of the stream. The walk, the workers' parsing and this
-    process's unpickling overlap. Memory stays bounded: at most ``2 * jobs + 1`` chunks are in
-    flight, and members of archives (held as bytes) are sent off before more than
-    ``max_archive_bytes`` of them wait here.
+    A unit is up to ``chunk_size`` files, or as many lines of one JSON Lines source (so a
+    single huge dump is parsed in parallel too, while this process only splits its lines).
+    ``finish`` (e.g. scoring) runs on each part where it was parsed, so only its result
+    crosses between processes; ``setup`` runs once in each worker. With ``jobs`` None, workers
+    start only once ``PARALLEL_THRESHOLD`` records wait (a small input never pays for them).
+    Errors found while walking come out in order too, as parts without rows.
+    """
+    with _StreamParser(settings, jobs, chunk_size, finish, setup) as parser:
+        for item in iter_sources(_as_path_list(paths), settings.limits):
+            if isinstance(item, LoadError):
+                yield from parser.add_error(item)
+            elif item.kind == "jsonl":
+                yield from parser.add_lines(item)
+            else:
+                yield from parser.add_source(item)
+        yield from parser.finish()
+
+
+class _StreamParser:
+    """Groups sources into units and sends them to an :class:`OrderedPool`, chosen lazily.
+
+    Memory stays bounded: files are grouped ``chunk_size`` at a time, and members of archives
+    (held as bytes) go off before more than ``max_archive_bytes`` of them wait here; the pool
+    keeps at most a few units (and ``max_archive_bytes``) in flight.
     """
 
     def __init__(
         self,
+        settings: ParseSettings,
         jobs: int | None,
-        limits: Limits,
-        expand_related: bool,
-        yaml_backend: str,
         chunk_size: int,
+        finish: Callable[[Part], Any] | None,
+        setup: Callable[[], None] | None,
     ) -> None:
+        self.settings = settings
         self.jobs = jobs
-        self.args = (limits, expand_related, yaml_backend)
-        self.chunk_size = chunk_size
-        self.max_held = limits.max_archive_bytes
-        self.waiting: list[Source] = []
-        self.waiting_bytes = 0
-        self.pool: Any = None
-        self.workers = 1
-        self.in_flight: deque[tuple[Any, int]] = deque()  # (async result, bytes it holds)
-        self.in_flight_bytes = 0
+        self.chunk_size = max(1, chunk_size)
+        self.finish_part = finish
+        self.setup = setup
+        self.max_held = settings.limits.max_archive_bytes
+        self.group: list[Source] = []
+        self.group_bytes = 0
+        self.queued: list[tuple[Any, int, bool]] = []  # before the pool: (item, bytes, done)
+        self.queued_records = 0
+        self.queued_bytes = 0
+        self.pool: OrderedPool | None = None
 
-    def __enter__(self) -> _ChunkParser:
+    def __enter__(self) -> _StreamParser:
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self.pool is not None:
-            self.pool.terminate()  # also when the consumer stops early: no orphan workers
-            self.pool.join()
-            self.pool = None
+            self.pool.close()  # also when the consumer stops early: no orphan workers
 
     @property
     def held_bytes(self) -> int:
-        """Bytes of archive members read but not yet parsed (waiting here or in flight)."""
-        return self.waiting_bytes + self.in_flight_bytes
+        """Bytes of archive members read but not yet parsed (grouped, queued or in flight)."""
+        in_pool = self.pool.held_bytes if self.pool is not None else 0
+        return self.group_bytes + self.queued_bytes + in_pool
 
-    def add(self, source: Source) -> Iterator[Part]:
-        self.waiting.append(source)
-        self.waiting_bytes += len(source.data) if source.data is not None else 0
-        if self.pool is None and self.jobs != 1:
-            if self.jobs is not None or len(self.waiting) >= PARALLEL_THRESHOLD:
-                self._start_pool(self.jobs or os.cpu_count() or 1)
+    def add_source(self, source: Source) -> Iterator[Any]:
+        self.group.append(source)
+        self.group_bytes += len(source.data) if source.data is not None else 0
+        if len(self.group) >= self.chunk_size or self.group_bytes >= self.max_held:
+            yield from self._close_group()
+
+    def add_lines(self, source: Source) -> Iterator[Any]:
+        yield from self._close_group()
+        for chunk in jsonl_chunks(source, self.settings.limits, self.chunk_size):
+            yield from self._submit(chunk, chunk.nbytes, len(chunk.items))
+
+    def add_error(self, error: LoadError) -> Iterator[Any]:
+        yield from self._close_group()
+        part: Part = (_records_to_columns([]), [error])
+        value = part if self.finish_part is None else self.finish_part(part)
         if self.pool is None:
-            if self.jobs == 1 or self.waiting_bytes >= self.max_held:
-                while len(self.waiting) >= self.chunk_size or self.waiting_bytes >= self.max_held:
-                    yield self._parse_here(self._take())
+            self.queued.append((value, 0, True))
+        else:
+            yield from self.pool.put_result(value)
+
+    def finish(self) -> Iterator[Any]:
+        yield from self._close_group()
+        if self.pool is None:
+            yield from self._start_pool(self.jobs or 1)
+        assert self.pool is not None
+        yield from self.pool.drain()
+
+    def _close_group(self) -> Iterator[Any]:
+        if self.group:
+            unit, nbytes = self.group, self.group_bytes
+            self.group, self.group_bytes = [], 0
+            yield from self._submit(unit, nbytes, len(unit))
+
+    def _submit(self, unit: Unit, nbytes: int, records: int) -> Iterator[Any]:
+        if self.pool is not None:
+            yield from self.pool.submit(unit, nbytes)
             return
-        while len(self.waiting) >= self.chunk_size or (
-            self.waiting and self.held_bytes >= self.max_held
+        self.queued.append((unit, nbytes, False))
+        self.queued_records += records
+        self.queued_bytes += nbytes
+        if (
+            self.jobs is not None
+            or self.queued_records >= PARALLEL_THRESHOLD
+            or self.queued_bytes >= self.max_held
         ):
-            yield from self._submit(self._take())
-        yield from self._ready()
+            yield from self._start_pool(self.jobs or os.cpu_count() or 1)
 
-    def _start_pool(self, jobs: int) -> None:
-        if jobs <= 1:
-            self.jobs = 1
-            return
-        # fork: workers start in milliseconds with everything imported; they only parse.
-        self.pool = multiprocessing.get_context("fork").Pool(jobs)
-        self.workers = jobs
-
-    def drain(self) -> Iterator[Part]:
-        """Everything added so far, parsed, in order (before a JSON Lines stream; at the end)."""
-        while self.waiting:
-            chunk = self._take()
-            if self.pool is None:
-                yield self._parse_here(chunk)
+    def _start_pool(self, jobs: int) -> Iterator[Any]:
+        task = functools.partial(_parse_and_finish, self.settings, self.finish_part)
+        self.pool = OrderedPool(task, jobs, max_bytes=self.max_held, setup=self.setup)
+        queued, self.queued = self.queued, []
+        self.queued_records = self.queued_bytes = 0
+        for item, nbytes, done in queued:
+            if done:
+                yield from self.pool.put_result(item)
             else:
-                yield from self._submit(chunk)
-        while self.in_flight:
-            yield self._collect()
-
-    def _take(self) -> list[Source]:
-        """The next chunk: up to chunk_size sources, cut early once it holds max_held bytes."""
-        count, size = 0, 0
-        for source in self.waiting[: self.chunk_size]:
-            count += 1
-            size += len(source.data) if source.data is not None else 0
-            if size >= self.max_held:
-                break
-        chunk = self.waiting[:count]
-        del self.waiting[:count]
-        self.waiting_bytes -= size
-        return chunk
-
-    def _parse_here(self, chunk: list[Source]) -> Part:
-        return _parse_chunk_to_columns(chunk, *self.args)
-
-    def _submit(self, chunk: list[Source]) -> Iterator[Part]:
-        size = sum(len(source.data) for source in chunk if source.data is not None)
-        while self.in_flight and (
-            len(self.in_flight) > 2 * self.workers or self.in_flight_bytes + size > self.max_held
-        ):
-            yield self._collect()  # back-pressure: wait for the oldest chunk
-        result = self.pool.apply_async(_parse_chunk_to_columns, (chunk, *self.args))
-        self.in_flight.append((result, size))
-        self.in_flight_bytes += size
-
-    def _ready(self) -> Iterator[Part]:
-        while self.in_flight and self.in_flight[0][0].ready():
-            yield self._collect()
-
-    def _collect(self) -> Part:
-        result, size = self.in_flight.popleft()
-        self.in_flight_bytes -= size
-        return result.get()
+                yield from self.pool.submit(item, nbytes)
 
 
 def iter_batches(
@@ -262,9 +297,9 @@ def iter_batches(
     ``jobs``: worker processes for parsing (None: all cores when the input is large, else 1).
     ``strict``: raise :class:`StrictModeError` at the first bad input instead of reporting it.
     ``on_error``: called with each error as it is found (e.g. to print it); errors are also
-    returned in each batch. Rows come out in the order of the input, whatever ``jobs`` is.
+    returned in each batch. Rows and errors come out in the order of the input, whatever
+    ``jobs`` is.
     """
-    paths = _as_path_list(paths)
 
     def report(errors: list[LoadError]) -> None:
         for error in errors:
@@ -273,25 +308,11 @@ def iter_batches(
             if on_error is not None:
                 on_error(error)
 
-    chunk_size = max(1, min(batch_size, CHUNK_SIZE))
+    settings = ParseSettings(limits, expand_related, yaml_backend)
     batches = _Rebatcher(batch_size, report)
-    with _ChunkParser(jobs, limits, expand_related, yaml_backend, chunk_size) as parser:
-        for item in iter_sources(paths, limits):
-            if isinstance(item, LoadError):
-                batches.add_errors([item])
-            elif item.kind == "jsonl":
-                # Streamed in this process, so a single huge JSON Lines dump stays in flat memory.
-                for part in parser.drain():
-                    yield from batches.add(part)
-                yield from batches.flush()
-                yield from _stream_batches(
-                    item, batch_size, limits, expand_related, batches.take_errors(), report
-                )
-            else:
-                for part in parser.add(item):
-                    yield from batches.add(part)
-        for part in parser.drain():
-            yield from batches.add(part)
+    chunk_size = max(1, min(batch_size, CHUNK_SIZE))
+    for part in iter_parts(paths, settings, jobs=jobs, chunk_size=chunk_size):
+        yield from batches.add(part)
     yield from batches.flush()
 
 
@@ -333,31 +354,6 @@ class _Rebatcher:
         elif self.errors:
             yield Batch(empty_frame(), self.take_errors())
         self.parts, self.rows = [], 0
-
-
-def _stream_batches(
-    source: Source,
-    batch_size: int,
-    limits: Limits,
-    expand_related: bool,
-    errors: list[LoadError],
-    report: Callable[[list[LoadError]], None],
-) -> Iterator[Batch]:
-    records: list[Record] = []
-    errors = list(errors)
-    for item in parse_source(source, limits):
-        if isinstance(item, LoadError):
-            report([item])
-            errors.append(item)
-            continue
-        records.append(item)
-        if expand_related:
-            records.extend(related_rows(item))
-        if len(records) >= batch_size:
-            yield Batch(records_to_frame(records), errors)
-            records, errors = [], []
-    if records or errors:
-        yield Batch(records_to_frame(records), errors)
 
 
 def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:

@@ -15,6 +15,7 @@ import json
 import math
 import re
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -24,6 +25,7 @@ from pipeline.sources import Source, SourceReadError, open_stream, read_bytes
 from pipeline.yaml_backend import FastYAMLHandler
 
 Record = dict[str, Any]
+JSONL_CHUNK_LINES = 250  # lines read ahead of parsing when a JSON Lines source is parsed here
 
 _HANDLERS: dict[tuple[Limits, str], FastYAMLHandler] = {}
 
@@ -148,41 +150,86 @@ def _parse_json_document(text: str, source: Source, limits: Limits) -> Iterator[
             yield LoadError(name, str(exc))
 
 
-def _parse_jsonl(source: Source, limits: Limits) -> Iterator[Record | LoadError]:
+@dataclass(frozen=True)
+class LinesChunk:
+    """Consecutive raw lines of one JSON Lines source, to be parsed apart from the reading.
+
+    The reader (:func:`jsonl_chunks`) only splits lines and applies the per-line and per-file
+    caps, so worker processes can do the parsing; ``items`` are raw lines or errors already
+    found for a line (too long, over the record cap, unreadable), in line order.
+    """
+
+    name: str
+    site: str
+    first_line: int
+    items: list[bytes | LoadError]
+
+    @property
+    def nbytes(self) -> int:
+        return sum(len(item) for item in self.items if isinstance(item, bytes))
+
+
+def jsonl_chunks(source: Source, limits: Limits, size: int) -> Iterator[LinesChunk]:
+    """Read a JSON Lines source into chunks of at most ``size`` lines (streamed, flat memory)."""
+    items: list[bytes | LoadError] = []
+    first = 1
+    number = 0
     stream = open_stream(source)
     try:
         for number, raw in enumerate(_capped_lines(stream, limits.max_line_bytes), start=1):
             name = f"{source.name}:{number}"
             if number > limits.max_records_per_file:
-                yield LoadError(
-                    name, f"more than {limits.max_records_per_file} lines; rest skipped"
+                items.append(
+                    LoadError(name, f"more than {limits.max_records_per_file} lines; rest skipped")
                 )
-                return
+                break
             if raw is None:
-                yield LoadError(name, f"line longer than the cap of {limits.max_line_bytes} bytes")
-                continue
-            if not raw.strip():
-                continue
-            try:
-                text = decode_text(raw)
-                item = json.loads(text)
-                if not isinstance(item, dict):
-                    raise RecordError(f"line is a JSON {type(item).__name__}, not a record object")
-                _check_unicode(item, _suspect_surrogates(text))
-                yield normalize(item, None, name, source.site, limits)
-            except json.JSONDecodeError as exc:
-                yield LoadError(name, f"invalid JSON at column {exc.colno}: {exc.msg}")
-            except RecursionError:
-                yield LoadError(name, "invalid JSON: nested too deeply")
-            except RecordError as exc:
-                yield LoadError(name, str(exc))
-            except ValueError as exc:  # e.g. an integer literal over Python's digit limit
-                yield LoadError(name, f"invalid JSON: {one_line(exc, 120)}")
+                items.append(
+                    LoadError(name, f"line longer than the cap of {limits.max_line_bytes} bytes")
+                )
+            else:
+                items.append(raw)
+            if len(items) >= size:
+                yield LinesChunk(source.name, source.site, first, items)
+                items, first = [], number + 1
     except (OSError, EOFError) as exc:
-        yield LoadError(source.name, f"read failed: {one_line(exc)}")
+        items.append(LoadError(source.name, f"read failed: {one_line(exc)}"))
     finally:
         if not source.stdin:
             stream.close()
+    if items:
+        yield LinesChunk(source.name, source.site, first, items)
+
+
+def parse_lines(chunk: LinesChunk, limits: Limits) -> Iterator[Record | LoadError]:
+    """The records of a chunk of JSON Lines, or an error for each bad line (blank lines skipped)."""
+    for number, raw in enumerate(chunk.items, start=chunk.first_line):
+        if isinstance(raw, LoadError):
+            yield raw
+            continue
+        if not raw.strip():
+            continue
+        name = f"{chunk.name}:{number}"
+        try:
+            text = decode_text(raw)
+            item = json.loads(text)
+            if not isinstance(item, dict):
+                raise RecordError(f"line is a JSON {type(item).__name__}, not a record object")
+            _check_unicode(item, _suspect_surrogates(text))
+            yield normalize(item, None, name, chunk.site, limits)
+        except json.JSONDecodeError as exc:
+            yield LoadError(name, f"invalid JSON at column {exc.colno}: {exc.msg}")
+        except RecursionError:
+            yield LoadError(name, "invalid JSON: nested too deeply")
+        except RecordError as exc:
+            yield LoadError(name, str(exc))
+        except ValueError as exc:  # e.g. an integer literal over Python's digit limit
+            yield LoadError(name, f"invalid JSON: {one_line(exc, 120)}")
+
+
+def _parse_jsonl(source: Source, limits: Limits) -> Iterator[Record | LoadError]:
+    for chunk in jsonl_chunks(source, limits, JSONL_CHUNK_LINES):
+        yield from parse_lines(chunk, limits)
 
 
 def _capped_lines(stream: Any, cap: int) -> Iterator[bytes | None]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import sys
 
 import pandas as pd
@@ -293,3 +294,25 @@ def test_stopping_early_leaves_no_worker_processes(tmp_path):
     assert multiprocessing.active_children()  # the pool is running
     batches.close()  # the consumer stops: the pool must go with it
     assert multiprocessing.active_children() == []
+
+
+def test_one_json_lines_file_is_parsed_in_parallel_in_line_order(tmp_path, monkeypatch):
+    """A single dump is split into chunks of lines for the workers: same rows, same errors
+    (with their line numbers), same order as parsing it in one process."""
+    import pipeline.frame as frame_module
+
+    monkeypatch.setattr(frame_module, "CHUNK_SIZE", 3)
+    lines = [json.dumps(to_api_object(make_record(i + 1))) for i in range(20)]
+    lines[4] = "{oops"
+    lines[9] = ""
+    lines[13] = '"just a string"'
+    write(tmp_path / "dump.jsonl", "\n".join(lines) + "\n")
+    one = load_records(str(tmp_path / "dump.jsonl"), jobs=1)
+    two = load_records(str(tmp_path / "dump.jsonl"), jobs=2)
+    pd.testing.assert_frame_equal(one.frame, two.frame)
+    assert one.errors == two.errors
+    assert [e.source for e in two.errors] == [
+        f"{tmp_path}/dump.jsonl:5",
+        f"{tmp_path}/dump.jsonl:14",
+    ]
+    assert len(two.frame) == 17

@@ -908,17 +908,16 @@ def test_many_archives_do_not_pile_up_in_memory(monkeypatch: pytest.MonkeyPatch)
     from pipeline import frame as frame_module
 
     limits = Limits(max_archive_bytes=20_000, max_file_bytes=5_000)
-    real = frame_module._ChunkParser._take
-    held: list[int] = []  # bytes waiting each time a chunk is taken for parsing
-    parsed: list[int] = []  # bytes in each chunk taken
+    real = frame_module._StreamParser._submit
+    held: list[int] = []  # bytes waiting each time a unit is sent off for parsing
+    parsed: list[int] = []  # bytes in each unit
 
-    def spy(self: Any) -> Any:
-        held.append(self.held_bytes)
-        chunk = real(self)
-        parsed.append(sum(len(s.data) for s in chunk if s.data is not None))
-        return chunk
+    def spy(self: Any, unit: Any, nbytes: int, records: int) -> Any:
+        held.append(self.held_bytes + nbytes)
+        parsed.append(nbytes)
+        return real(self, unit, nbytes, records)
 
-    monkeypatch.setattr(frame_module._ChunkParser, "_take", spy)
+    monkeypatch.setattr(frame_module._StreamParser, "_submit", spy)
     member = md_record("m", body="0" * 4_000)
     archives = {f"a{i}.zip": zip_bytes({f"m{j}.md": member for j in range(4)}) for i in range(8)}
     with folder(archives) as root:
