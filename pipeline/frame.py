@@ -64,7 +64,7 @@ def empty_frame() -> pd.DataFrame:
 
 def records_to_frame(records: list[Record]) -> pd.DataFrame:
     """Build a frame with exactly the schema's columns, in order, with the schema's dtypes."""
-    return _columns_to_frame(_records_to_columns(records))
+    return columns_to_frame(_records_to_columns(records))
 
 
 def _records_to_columns(records: list[Record]) -> dict[str, Any]:
@@ -100,7 +100,8 @@ def _merge_columns(parts: list[dict[str, Any]]) -> dict[str, Any]:
     return merged
 
 
-def _columns_to_frame(columns: dict[str, Any]) -> pd.DataFrame:
+def columns_to_frame(columns: dict[str, Any]) -> pd.DataFrame:
+    """The frame of a parsed unit's columns (see :func:`parse_unit`)."""
     return pd.DataFrame(
         {
             name: pd.Series(values, dtype=object) if isinstance(values, list) else values
@@ -350,7 +351,7 @@ class _Rebatcher:
 
     def flush(self) -> Iterator[Batch]:
         if self.parts:
-            yield Batch(_columns_to_frame(_merge_columns(self.parts)), self.take_errors())
+            yield Batch(columns_to_frame(_merge_columns(self.parts)), self.take_errors())
         elif self.errors:
             yield Batch(empty_frame(), self.take_errors())
         self.parts, self.rows = [], 0

@@ -13,19 +13,41 @@ threads of this process (fork copies only the calling thread).
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
+import os
+import signal
+import sys
 from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any
 
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
 _WORKER_TASK: Callable[[Any], Any] | None = None  # this worker's task, inherited by fork
 
 
-def _install(task: Callable[[Any], Any], setup: Callable[[], None] | None) -> None:
+def _install(task: Callable[[Any], Any], setup: Callable[[], None] | None, parent: int) -> None:
     global _WORKER_TASK
+    _end_with_parent(parent)
     _WORKER_TASK = task
     if setup is not None:
         setup()
+
+
+def _end_with_parent(parent: int) -> None:
+    """Linux: have the kernel end this worker when its parent dies, even by SIGKILL.
+
+    Otherwise a killed ``score predict`` leaves its workers waiting on a queue for good.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # pragma: no cover - no prctl: workers may outlive
+        return
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
 
 
 def _run(item: Any) -> Any:
@@ -70,7 +92,9 @@ class OrderedPool:
             context = multiprocessing.get_context("fork")
             # The task (a closure, a bound method holding a model...) reaches the workers
             # through fork, never pickled; only each item and its result are.
-            self.pool = context.Pool(jobs, initializer=_install, initargs=(task, setup))
+            self.pool = context.Pool(
+                jobs, initializer=_install, initargs=(task, setup, os.getpid())
+            )
         self.in_flight: deque[tuple[Any, int]] = deque()  # (async result, input bytes)
         self.in_flight_bytes = 0
 

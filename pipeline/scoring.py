@@ -12,24 +12,21 @@ Why this shape
   (:func:`run_predict`) writes them, so both engines produce identical tables.
 * **Nothing is touched when the model is wrong**: the CLI loads and checks the artifact (and
   the interval calibration) before any input is read or any output/write-back file is opened.
-* **Local parallelism**: parsing runs in pipeline.frame's worker processes; with
-  ``score_jobs`` > 1 whole batches are also scored in a "forkserver" process pool (fresh
-  processes: safe beside OpenMP threads; scripts calling it need the usual
-  ``if __name__ == "__main__":`` guard).
+* **Local parallelism**: each unit of input is parsed and scored in the same forked worker
+  (:func:`pipeline.frame.iter_parts`), so records never cross between processes: only the
+  output rows do. Workers predict on one thread each; fork is safe here because workers only
+  parse and predict (no threads of this process are needed in them).
 * **Write-back** is per file and atomic (:func:`pipeline.writeback.write_back`): a crash midway
   leaves every file either fully updated or byte-identical.
 """
 
 from __future__ import annotations
 
-import itertools
+import functools
 import math
-import multiprocessing
-import os
 import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,7 +35,14 @@ import numpy as np
 import pandas as pd
 
 from pipeline.errors import LoadError, one_line
-from pipeline.frame import DEFAULT_BATCH_SIZE, Batch, iter_batches, records_to_frame
+from pipeline.frame import (
+    DEFAULT_BATCH_SIZE,
+    Part,
+    columns_to_frame,
+    iter_batches,
+    iter_parts,
+    records_to_frame,
+)
 from pipeline.outputs import TableWriter
 from pipeline.records import parse_source
 from pipeline.sources import MARKDOWN_SUFFIXES, Source, iter_sources
@@ -409,66 +413,48 @@ class ScoredBatch:
 
 
 # ---- engines --------------------------------------------------------------------------------
+SCORE_CHUNK = 500  # records parsed and scored per task: a predict call costs ~1 ms on its own
+
+
 def local_batches(
     scorer: Scorer,
     paths: Sequence[str],
     *,
     batch_size: int = DEFAULT_BATCH_SIZE,
     jobs: int | None = None,
-    score_jobs: int = 1,
 ) -> Iterator[ScoredBatch]:
-    """Stream batches from iter_batches (``jobs`` parser processes) and score them.
+    """Parse and score the input unit by unit, in input order (see :func:`iter_parts`).
 
-    ``score_jobs`` > 1 scores batches in that many worker processes while this process keeps
-    parsing: model prediction is the slow stage, and a single JSON Lines dump is parsed here in
-    one process anyway. The pool starts only when the first batch is full (a first batch that
-    is not full usually means a small input, which should not pay for starting workers). At
-    most two batches per worker are in flight, so memory stays bounded; results come back in
-    input order.
+    Each unit (up to ``min(batch_size, SCORE_CHUNK)`` files, or as many lines of a JSON Lines
+    dump) is scored where it was parsed: in forked workers when the input is large (``jobs``
+    None: all cores), so only the few output columns cross between processes. Each worker
+    predicts on one thread: the workers already fill the cores.
     """
-    batches = iter_batches(paths, batch_size=batch_size, jobs=jobs)
-    first = next(batches, None)
-    if first is None:
-        return
-    batches = itertools.chain([first], batches)
-    if score_jobs <= 1 or len(first.frame) < batch_size:  # all of a small input is in `first`
-        for batch in batches:
-            yield _score_batch(scorer, batch)
-        return
-    yield from _pooled(scorer, batches, score_jobs)
+    yield from iter_parts(
+        paths,
+        jobs=jobs,
+        chunk_size=max(1, min(batch_size, SCORE_CHUNK)),
+        finish=functools.partial(_score_part, scorer),
+        setup=_one_thread_per_worker,
+    )
 
 
-def _score_batch(scorer: Scorer, batch: Batch) -> ScoredBatch:
-    out, errors = scorer.score(batch.frame)
-    return ScoredBatch(out, [*batch.errors, *errors], len(batch.frame))
+def _score_part(scorer: Scorer, part: Part) -> ScoredBatch:
+    columns, errors = part
+    frame = columns_to_frame(columns)
+    out, score_errors = scorer.score(frame)
+    return ScoredBatch(out, [*errors, *score_errors], len(frame))
 
 
-_WORKER_SCORER: Scorer | None = None
+_THREAD_LIMIT: Any = None
 
 
-def _init_worker(scorer: Scorer) -> None:
-    global _WORKER_SCORER
-    _WORKER_SCORER = scorer
+def _one_thread_per_worker() -> None:
+    """Worker setup: OpenMP/BLAS pools of one thread (kept referenced for the worker's life)."""
+    global _THREAD_LIMIT
+    from threadpoolctl import threadpool_limits
 
-
-def _score_in_worker(batch: Batch) -> ScoredBatch:
-    assert _WORKER_SCORER is not None
-    return _score_batch(_WORKER_SCORER, batch)
-
-
-def _pooled(scorer: Scorer, batches: Iterator[Batch], workers: int) -> Iterator[ScoredBatch]:
-    """Score in a process pool ("forkserver": fresh processes, safe beside OpenMP threads)."""
-    context = multiprocessing.get_context("forkserver")
-    pending: deque[Future] = deque()
-    with ProcessPoolExecutor(
-        workers, mp_context=context, initializer=_init_worker, initargs=(scorer,)
-    ) as pool:
-        for batch in batches:
-            pending.append(pool.submit(_score_in_worker, batch))
-            while len(pending) > 2 * workers:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
+    _THREAD_LIMIT = threadpool_limits(limits=1)
 
 
 def score_sources(sources: list[Source], scorer: Scorer) -> ScoredBatch:
@@ -721,7 +707,3 @@ def reference_from_paths(model: Any, paths: Sequence[str], rows: int = REFERENCE
             break
     frame = pd.concat(frames, ignore_index=True).head(rows) if frames else records_to_frame([])
     return explain_reference(model, frame)
-
-
-def default_jobs() -> int:
-    return os.cpu_count() or 1

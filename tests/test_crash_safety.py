@@ -209,8 +209,8 @@ def test_concurrent_writers_same_field_end_in_one_whole_value(tmp_path: Path) ->
 def end_orphans(group: int) -> None:
     """SIGKILL what is left of a killed process's group (multiprocessing helpers and workers).
 
-    A `score predict` killed outright leaves its forkserver, resource tracker and worker
-    processes running, re-parented to init, for good; warn about it and end them here.
+    Workers of a `score predict` killed outright end with it (pipeline.pool asks the kernel
+    for that); anything else left running is reported here and ended.
     """
     time.sleep(0.5)
     try:

@@ -147,7 +147,7 @@ def test_scoring_in_worker_processes_gives_the_same_rows_in_order(artifact, tmp_
     write_corpus(tmp_path / "site", 23)
     scorer = scoring.Scorer(artifact.model)
     here = scored(scorer, [str(tmp_path / "site")], batch_size=4)
-    pooled = scored(scorer, [str(tmp_path / "site")], batch_size=4, score_jobs=2)
+    pooled = scored(scorer, [str(tmp_path / "site")], batch_size=4, jobs=2)
     pd.testing.assert_frame_equal(here, pooled)
 
 

@@ -39,7 +39,6 @@ from pipeline.scoring import (
     WriteBackPlan,
     check_model_predicts,
     dask_batches,
-    default_jobs,
     interval_halfwidth,
     local_batches,
     reference_from_paths,
@@ -121,8 +120,8 @@ def predict_command(
         int | None,
         typer.Option(
             "--jobs",
-            help="Local: parser processes and scoring processes (default: all cores when the "
-            "input is large); dask: workers of the local cluster (default 2).",
+            help="Local: worker processes, each parsing and scoring its share (default: all "
+            "cores when the input is large); dask: workers of the local cluster (default 2).",
         ),
     ] = None,
     batch_size: Annotated[
@@ -155,9 +154,7 @@ def predict_command(
     if engine is Engine.dask:
         batches: Any = dask_batches(scorer, paths, scheduler=scheduler, workers=jobs or 2)
     else:
-        batches = local_batches(
-            scorer, paths, batch_size=batch_size, jobs=jobs, score_jobs=jobs or default_jobs()
-        )
+        batches = local_batches(scorer, paths, batch_size=batch_size, jobs=jobs)
     try:
         summary = run_predict(
             batches,
