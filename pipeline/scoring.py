@@ -41,10 +41,10 @@ from pipeline.frame import (
     columns_to_frame,
     iter_batches,
     iter_parts,
+    parse_unit,
     records_to_frame,
 )
 from pipeline.outputs import TableWriter
-from pipeline.records import parse_source
 from pipeline.sources import MARKDOWN_SUFFIXES, Source, iter_sources
 from pipeline.writeback import WriteBackError, write_back
 
@@ -458,18 +458,8 @@ def _one_thread_per_worker() -> None:
 
 
 def score_sources(sources: list[Source], scorer: Scorer) -> ScoredBatch:
-    """Dask task: parse a share of the input sources into one frame and score it."""
-    records: list[dict[str, Any]] = []
-    errors: list[LoadError] = []
-    for source in sources:
-        for item in parse_source(source):
-            if isinstance(item, LoadError):
-                errors.append(item)
-            else:
-                records.append(item)
-    frame = records_to_frame(records)
-    out, score_errors = scorer.score(frame)
-    return ScoredBatch(out, [*errors, *score_errors], len(frame))
+    """Dask task: parse a share of the input sources and score it (as the local engine does)."""
+    return _score_part(scorer, parse_unit(sources))
 
 
 def _partitions(paths: Sequence[str], chunk: int) -> Iterator[list[Source] | LoadError]:
