@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from pandas.core.dtypes.cast import maybe_box_native
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
@@ -164,6 +165,22 @@ def _row_values(rec: Mapping[str, object]) -> list[float]:
     return out
 
 
+def arrow_strings(s: pd.Series) -> list[str | None] | None:
+    """A pyarrow-backed string column as str/None cells (missing -> None, as frame_records).
+
+    ``to_pylist`` on the arrow data is several times faster than ``tolist`` plus replacing
+    NA; None when the column is not arrow strings.
+    """
+    data = getattr(s.array, "_pa_array", None)
+    if data is None or not isinstance(s.dtype, pd.StringDtype):
+        return None
+    if not isinstance(data, pa.ChunkedArray | pa.Array) or not (
+        pa.types.is_string(data.type) or pa.types.is_large_string(data.type)
+    ):
+        return None
+    return data.to_pylist()
+
+
 # Cells maybe_box_native returns unchanged (checked by type first: the common case is cheap).
 _PLAIN = frozenset([list, dict, str, tuple, type(None)])
 
@@ -173,6 +190,9 @@ def column_values(X: pd.DataFrame, name: str) -> list[object]:
     if name not in X.columns:
         return [None] * len(X)
     s = X[name]
+    strings = arrow_strings(s)
+    if strings is not None:
+        return strings
     values = s.tolist()
     if s.dtype == object:  # numpy scalars may hide in object columns: box as to_dict does
         return [v if type(v) in _PLAIN else maybe_box_native(v) for v in values]

@@ -18,6 +18,8 @@ from sklearn.compose import ColumnTransformer
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.utils.validation import check_is_fitted
 
+from pipeline.features.structure import arrow_strings
+
 TEXT_COLUMNS: tuple[str, ...] = ("title", "excerpt", "body")
 
 CLICKBAIT_CUES: tuple[str, ...] = (
@@ -63,6 +65,9 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 def _as_text(values: pd.Series | Sequence[object]) -> list[str]:
     """Missing text becomes "" so every statistic is defined."""
     if isinstance(values, pd.Series):  # tolist boxes like iteration, in one C-level pass
+        strings = arrow_strings(values)
+        if strings is not None:
+            return [v if v is not None else "" for v in strings]
         return [v if type(v) is str else _one_text(v) for v in values.tolist()]
     return [
         "" if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA else str(v)
