@@ -298,6 +298,7 @@ def _own_related_levels(X: pd.DataFrame, domains: Sequence[str], beta: np.ndarra
     urls = column_values(X, "url")
     topic_cells = column_values(X, "topics") if "topics" in X.columns else None
     by_count: dict[int, tuple[list[int], list[list[float]]]] = {}
+    seen: dict[tuple[str, str], str] = {}
     for i, value in enumerate(related):
         domain = domains[i]
         if not domain:
@@ -312,7 +313,14 @@ def _own_related_levels(X: pd.DataFrame, domains: Sequence[str], beta: np.ndarra
             q = e.get("quality")
             if _missing(q):
                 continue
-            if _provider_parts(e.get("provider_name"), e.get("provider_domain"))[2] != domain:
+            name, dom = e.get("provider_name"), e.get("provider_domain")
+            if type(name) is str and type(dom) is str:  # memo per batch (str keys only)
+                entry_domain = seen.get((name, dom))
+                if entry_domain is None:
+                    entry_domain = seen[name, dom] = _provider_parts(name, dom)[2]
+            else:
+                entry_domain = _provider_parts(name, dom)[2]
+            if entry_domain != domain:
                 continue
             if own_key is None:
                 own_key = url_key(urls[i])
