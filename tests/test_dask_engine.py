@@ -108,11 +108,34 @@ def test_cli_engine_dask_with_scheduler_matches_local(cluster, model_path, input
     )
 
 
-def test_dask_refuses_stdin(model_path) -> None:
-    result = CliRunner().invoke(
-        app, ["predict", "-", "--model", str(model_path), "--engine", "dask"]
+def test_dask_splits_one_json_lines_dump_across_workers(cluster, model_path, tmp_path) -> None:
+    """A single dump is shipped in chunks of lines (tasks any worker can take), not as one
+    file for one worker; the rows are the local engine's."""
+    _, client = cluster
+    dump = tmp_path / "dump.jsonl"
+    dump.write_text("\n".join(json.dumps(api_object(i)) for i in range(60)) + "\n")
+    scorer = scoring.Scorer(load_artifact(model_path).model)
+    units = list(scoring._partitions([str(dump)], 10))
+    assert len(units) == 6 and [u.first_line for u in units] == [1, 11, 21, 31, 41, 51]
+    local, _ = scored_bytes(scoring.local_batches(scorer, [str(dump)]), scorer, tmp_path / "l.csv")
+    dask, _ = scored_bytes(
+        scoring.dask_batches(scorer, [str(dump)], client=client, chunk=10),
+        scorer,
+        tmp_path / "d.csv",
     )
-    assert result.exit_code == 2 and "standard input" in result.stderr
+    assert local == dask and local.count(b"\n") == 61
+
+
+def test_dask_scores_standard_input(cluster, model_path, monkeypatch) -> None:
+    _, client = cluster
+    lines = "\n".join(json.dumps(api_object(i)) for i in range(5)) + "\n"
+    base = ["predict", "-", "--model", str(model_path)]
+    local = CliRunner().invoke(app, base, input=lines)
+    dask = CliRunner().invoke(
+        app, [*base, "--engine", "dask", "--scheduler", client.scheduler.address], input=lines
+    )
+    assert local.exit_code == dask.exit_code == 0, dask.output
+    assert local.stdout == dask.stdout and local.stdout.count("\n") == 5
 
 
 def test_cli_engine_dask_starts_its_own_local_cluster(model_path, tmp_path) -> None:

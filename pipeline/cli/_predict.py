@@ -139,8 +139,6 @@ def predict_command(
     field_plan = WriteBackPlan(field, only_missing) if write_back_ else None
     if batch_size < 1 or (jobs is not None and jobs < 1):
         raise fail("--batch-size and --jobs must be at least 1")
-    if engine is Engine.dask and "-" in paths:
-        raise fail("standard input (-) cannot be scored with --engine dask")
     artifact = _load_model(model)
     try:
         check_model_predicts(artifact.model)
