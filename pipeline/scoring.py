@@ -416,7 +416,7 @@ class ScoredBatch:
 
 
 # ---- engines --------------------------------------------------------------------------------
-SCORE_CHUNK = 1000  # records parsed and scored per task: a predict call costs ~10 ms on its own
+SCORE_CHUNK = 2000  # records parsed and scored per task: a predict call costs ~10 ms on its own
 
 
 def local_batches(
