@@ -33,14 +33,12 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import ThreadpoolController
 
+from pipeline.choices import DEFAULT_KIND, KINDS, PROTOCOLS
 from pipeline.features.build import ANCHOR_INDEX, build_features, input_columns
 from pipeline.features.provider import provider_keys, url_key
 from pipeline.features.structure import as_entries
 from pipeline.schema import TARGET
 
-PROTOCOLS: tuple[str, ...] = ("random", "time", "provider", "site")
-KINDS: tuple[str, ...] = ("hgb", "lgbm", "ridge")
-DEFAULT_KIND = "hgb"
 QUALITY_RANGE: tuple[float, float] = (11.0, 189.0)
 
 

@@ -203,3 +203,12 @@ def test_a_crash_during_loading_leaves_no_temp_file(runner, tmp_path, inputs, mo
     result = runner.invoke(app, ["load", str(inputs), "-o", str(out)])
     assert result.exit_code != 0
     assert listing(tmp_path) == before
+
+
+def test_score_load_starts_without_scikit_learn():
+    """`score load` (and --help) must not pay for importing scikit-learn and SciPy (~1 s)."""
+    probe = "import sys, pipeline.cli; print(sorted({'sklearn', 'scipy'} & set(sys.modules)))"
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]"

@@ -12,6 +12,7 @@ import pandas as pd
 import typer
 
 from pipeline.artifact import ArtifactError, load_artifact, model_card
+from pipeline.choices import DEFAULT_KIND, KINDS, PROTOCOLS
 from pipeline.cli._app import app
 from pipeline.cli._common import (
     DEFAULT_MODEL,
@@ -22,8 +23,6 @@ from pipeline.cli._common import (
     print_error,
 )
 from pipeline.frame import load_records
-from pipeline.model import DEFAULT_KIND, KINDS, PROTOCOLS, evaluate, summary_table
-from pipeline.training import train_and_save
 
 TrainPaths = Annotated[
     list[str] | None,
@@ -95,6 +94,8 @@ def train_command(
     """
     _check_kind(kind)
     frame = _load_scored(paths)
+    from pipeline.training import train_and_save  # scikit-learn: loaded when needed
+
     report = train_and_save(frame, model, seed=seed, kind=kind)
     typer.echo("holdout (train on older 80 %, test on newest 20 %):")
     typer.echo(_format_table(report.holdout))
@@ -136,6 +137,8 @@ def evaluate_command(
     unknown = sorted(set(protocols) - set(PROTOCOLS))
     if unknown:
         raise fail(f"unknown protocol {unknown[0]!r}: use {', '.join(PROTOCOLS)} or all")
+    from pipeline.model import evaluate, summary_table  # scikit-learn: loaded when needed
+
     frame = _load_scored(paths)
     results = {}
     for name in protocols:
