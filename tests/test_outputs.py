@@ -190,3 +190,20 @@ def test_output_file_gets_ordinary_permissions(tmp_path: Path) -> None:
     finally:
         os.umask(old)
     assert (tmp_path / "scores.csv").stat().st_mode & 0o777 == 0o644
+
+
+def _jsonl_reference(frame: pd.DataFrame) -> str:
+    """The definition: a dict per row, missing values as None, through json.dumps."""
+    rows = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+    return "".join(
+        json.dumps(row, default=outputs._json_default, ensure_ascii=False) + "\n" for row in rows
+    )
+
+
+def test_jsonl_encoding_equals_the_row_by_row_definition(frame):
+    """Every column kind of the schema (strings, NA, NaT, nullable ints/floats/booleans, lists,
+    related dicts, times) plus plain float columns with NaN, as score predict writes them."""
+    scored = frame.assign(quality_pred=[1.5, float("nan"), 2.0, 3.25, float("nan"), 0.1])
+    assert frame_to_jsonl(scored) == _jsonl_reference(scored)
+    assert frame_to_jsonl(scored.iloc[:0]) == ""
+    assert frame_to_jsonl(scored.iloc[[1]]) == _jsonl_reference(scored.iloc[[1]])
