@@ -31,6 +31,10 @@ class StrictModeError(RuntimeError):
         self.error = error
 
 
+class WorkerDiedError(RuntimeError):
+    """A worker process ended without finishing its task (killed, e.g. for lack of memory)."""
+
+
 def one_line(message: object, limit: int = 300) -> str:
     """Collapse a (possibly multi-line) exception message to one readable line."""
     text = " ".join(str(message).split())

@@ -13,6 +13,7 @@ threads of this process (fork copies only the calling thread).
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import multiprocessing
 import os
@@ -20,7 +21,11 @@ import signal
 import sys
 from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
+
+from pipeline.errors import WorkerDiedError
 
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
 _WORKER_TASK: Callable[[Any], Any] | None = None  # this worker's task, inherited by fork
@@ -61,10 +66,10 @@ class _Done:
     def __init__(self, value: Any) -> None:
         self.value = value
 
-    def ready(self) -> bool:
+    def done(self) -> bool:
         return True
 
-    def get(self) -> Any:
+    def result(self) -> Any:
         return self.value
 
 
@@ -87,15 +92,20 @@ class OrderedPool:
         self.task = task
         self.jobs = jobs
         self.max_bytes = max_bytes
-        self.pool: Any = None
+        self.pool: ProcessPoolExecutor | None = None
         if jobs > 1:
-            context = multiprocessing.get_context("fork")
-            # The task (a closure, a bound method holding a model...) reaches the workers
-            # through fork, never pickled; only each item and its result are.
-            self.pool = context.Pool(
-                jobs, initializer=_install, initargs=(task, setup, os.getpid())
+            # Forked workers all start here, before the executor starts its thread. The task
+            # (a closure, a bound method holding a model...) reaches them through fork, never
+            # pickled; only each item and its result are. Unlike multiprocessing.Pool, which
+            # waits forever for the task of a worker killed by the OOM killer, the executor
+            # reports a dead worker (BrokenProcessPool).
+            self.pool = ProcessPoolExecutor(
+                jobs,
+                mp_context=multiprocessing.get_context("fork"),
+                initializer=_install,
+                initargs=(task, setup, os.getpid()),
             )
-        self.in_flight: deque[tuple[Any, int]] = deque()  # (async result, input bytes)
+        self.in_flight: deque[tuple[Any, int]] = deque()  # (future, input bytes)
         self.in_flight_bytes = 0
 
     def __enter__(self) -> OrderedPool:
@@ -105,10 +115,18 @@ class OrderedPool:
         self.close()
 
     def close(self) -> None:
-        if self.pool is not None:
-            self.pool.terminate()
-            self.pool.join()
-            self.pool = None
+        """End the workers now, finished or not (results not taken yet are dropped)."""
+        if self.pool is None:
+            return
+        pool, self.pool = self.pool, None
+        # The executor has no public way to stop running tasks (until Python 3.14's
+        # terminate_workers): kill its processes, then let it wind down.
+        for process in list(getattr(pool, "_processes", {}).values()):
+            with contextlib.suppress(OSError, ValueError):
+                process.kill()
+        pool.shutdown(wait=True, cancel_futures=True)
+        self.in_flight.clear()
+        self.in_flight_bytes = 0
 
     def submit(self, item: Any, nbytes: int = 0) -> Iterator[Any]:
         """Queue ``item``; yields earlier results that must be taken first (back-pressure)."""
@@ -120,7 +138,7 @@ class OrderedPool:
             len(self.in_flight) > 2 * self.jobs or self.in_flight_bytes + nbytes > self.max_bytes
         ):
             yield self._collect()
-        self.in_flight.append((self.pool.apply_async(_run, (item,)), nbytes))
+        self.in_flight.append((self.pool.submit(_run, item), nbytes))
         self.in_flight_bytes += nbytes
         yield from self.ready()
 
@@ -131,7 +149,7 @@ class OrderedPool:
 
     def ready(self) -> Iterator[Any]:
         """Results that are done, in order, stopping at the first one still running."""
-        while self.in_flight and self.in_flight[0][0].ready():
+        while self.in_flight and self.in_flight[0][0].done():
             yield self._collect()
 
     def drain(self) -> Iterator[Any]:
@@ -146,4 +164,10 @@ class OrderedPool:
     def _collect(self) -> Any:
         result, nbytes = self.in_flight.popleft()
         self.in_flight_bytes -= nbytes
-        return result.get()
+        try:
+            return result.result()
+        except BrokenProcessPool:
+            raise WorkerDiedError(
+                "a worker process died before finishing its share (killed? out of memory?); "
+                "try fewer --jobs or a smaller --batch-size"
+            ) from None

@@ -198,3 +198,28 @@ def test_jsonl_from_stdin(model) -> None:
     result = runner.invoke(app, ["predict", "-", "--model", str(model)], input=lines)
     assert result.exit_code == 0, result.output
     assert len(result.stdout.splitlines()) == 3
+
+
+def test_a_worker_killed_midway_is_one_line_and_no_output(model, site, tmp_path, monkeypatch):
+    """The OOM killer taking a worker must end the run with a clear error, not a hang or a
+    traceback, and must not leave a half-written output in place."""
+    import os
+    import signal
+
+    from pipeline import scoring
+
+    real = scoring._score_part
+
+    def dies_on_the_second_unit(scorer, part):
+        if any(source.endswith("0003.md") for source in part[0]["source"]):
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(scorer, part)
+
+    monkeypatch.setattr(scoring, "_score_part", dies_on_the_second_unit)
+    out = tmp_path / "scores.csv"
+    result = predict(site, "--model", model, "--out", out, "--jobs", "2", "--batch-size", "2")
+    assert result.exit_code == 1, result.output
+    assert "worker process died" in result.stderr
+    assert "Traceback" not in result.output
+    assert not out.exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".scores")] == []

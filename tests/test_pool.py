@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from pipeline.errors import WorkerDiedError
 from pipeline.pool import OrderedPool
 
 
@@ -115,3 +116,20 @@ def _running(pid: int) -> bool:
             return stat.read().split(")")[-1].split()[0] != "Z"  # a zombie has ended
     except FileNotFoundError:
         return False
+
+
+def test_a_killed_worker_is_an_error_not_a_hang() -> None:
+    """multiprocessing.Pool would wait forever for the task of a worker the OOM killer took."""
+    with (
+        OrderedPool(_kill_self_on_two, 2, max_bytes=10**9) as pool,
+        pytest.raises(WorkerDiedError, match="worker process died"),
+    ):
+        for item in range(6):
+            list(pool.submit(item))
+        list(pool.drain())
+
+
+def _kill_self_on_two(item: int) -> int:
+    if item == 2:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return item

@@ -17,7 +17,7 @@ from pipeline.cli._common import (
     fail,
     print_error,
 )
-from pipeline.errors import LoadError, StrictModeError
+from pipeline.errors import LoadError, StrictModeError, WorkerDiedError
 from pipeline.frame import load_records
 from pipeline.outputs import OutputError, TableWriter, format_of, write_errors
 
@@ -72,6 +72,9 @@ def load_command(
     except StrictModeError as exc:
         writer.abort()
         raise fail(f"{exc} (--strict)", EXIT_BAD_INPUT) from None
+    except WorkerDiedError as exc:
+        writer.abort()
+        raise fail(str(exc), EXIT_BAD_INPUT) from None
     except BaseException:  # a crash or Ctrl-C while loading: leave no temporary file behind
         writer.abort()
         raise

@@ -16,12 +16,14 @@ from pipeline.choices import DEFAULT_KIND, KINDS, PROTOCOLS
 from pipeline.cli._app import app
 from pipeline.cli._common import (
     DEFAULT_MODEL,
+    EXIT_BAD_INPUT,
     EXIT_USAGE,
     ModelOption,
     default_training_paths,
     fail,
     print_error,
 )
+from pipeline.errors import WorkerDiedError
 from pipeline.frame import load_records
 
 TrainPaths = Annotated[
@@ -40,7 +42,10 @@ def _load_scored(paths: list[str] | None) -> pd.DataFrame:
     paths = paths or default_training_paths()
     if not paths:
         raise fail("no input: give record paths, or run where ./seeds or ../shared/corpus is")
-    result = load_records(paths, on_error=print_error)
+    try:
+        result = load_records(paths, on_error=print_error)
+    except WorkerDiedError as exc:
+        raise fail(str(exc), EXIT_BAD_INPUT) from None
     scored = int(result.frame["quality"].notna().sum())
     typer.echo(
         f"loaded {len(result.frame)} records ({scored} scored) from {len(paths)} path(s); "

@@ -25,7 +25,7 @@ from pipeline.cli._common import (
     is_terminal,
     print_error,
 )
-from pipeline.errors import one_line
+from pipeline.errors import WorkerDiedError, one_line
 from pipeline.frame import DEFAULT_BATCH_SIZE
 from pipeline.outputs import OutputError, TableWriter, format_of, write_errors
 from pipeline.scoring import (
@@ -164,6 +164,8 @@ def predict_command(
         )
     except ScoringError as exc:
         raise fail(str(exc)) from None
+    except WorkerDiedError as exc:
+        raise fail(str(exc), EXIT_BAD_INPUT) from None
     except OSError as exc:
         raise fail(one_line(exc), EXIT_BAD_INPUT) from None
     if errors_file is not None:
