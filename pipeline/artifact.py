@@ -400,6 +400,7 @@ def model_card(artifact: Artifact) -> str:
     metrics = meta.pop("metrics", None)
     top = meta.pop("top_features", None)
     features = meta.pop("features", None)
+    reference = meta.pop("explain_reference", None)
 
     lines.append("")
     lines.append("metadata:")
@@ -413,6 +414,9 @@ def model_card(artifact: Artifact) -> str:
         lines.append(f"features ({len(features)}): {shown}{more}")
     elif features is not None:
         lines.append(f"features: {_format_value(features)}")
+
+    if isinstance(reference, dict):
+        lines.append(f"explanation reference: medians of {len(reference)} features (training)")
 
     if isinstance(metrics, dict) and metrics:
         lines.append("")

@@ -140,7 +140,7 @@ def _dense(X: Any) -> np.ndarray | None:
 def explain_reference(model: Any, frame: pd.DataFrame) -> dict[str, float]:
     """Per-feature medians of ``model``'s feature steps over ``frame`` (the explanation baseline).
 
-    ``score train`` can store this in the artifact metadata as ``explain_reference`` (computed on
+    ``score train`` stores this in the artifact metadata as ``explain_reference`` (computed on
     the training rows) so explanations never depend on what is being scored.
     """
     parts = _split_pipeline(model)
@@ -272,7 +272,11 @@ class Explainer:
             start += len(rows)
 
     def _describe(self, row: np.ndarray | None, effects: np.ndarray, names: list[str]) -> str:
-        """Top signals as "name=value +n" (value left out for scaled linear features)."""
+        """Top signals as "name=value +n" (value left out for scaled linear features).
+
+        A record no single signal moves by ``min_effect`` points is said to be typical, rather
+        than left blank: an empty cell would read as "no explanation".
+        """
         order = np.argsort(-np.abs(effects), kind="stable")[: self.top]
         parts = []
         for j in order:
@@ -280,7 +284,7 @@ class Explainer:
                 break
             value = "" if row is None else f"={_short(row[j])}"
             parts.append(f"{_label(names[j])}{value} {_signed(effects[j])}")
-        return ", ".join(parts)
+        return ", ".join(parts) or f"typical: no signal moves it by {self.min_effect:g} or more"
 
 
 def _linear_coef(final: Any, width: int) -> np.ndarray | None:

@@ -19,7 +19,7 @@ from pipeline import model as quality_model
 from pipeline.artifact import fingerprint_frame, save_artifact
 from pipeline.features.build import input_columns
 from pipeline.schema import TARGET
-from pipeline.scoring import conformal_halfwidth
+from pipeline.scoring import conformal_halfwidth, explain_reference
 
 INTERVAL_LEVELS: tuple[float, ...] = (0.8, 0.9, 0.95)
 HOLDOUT_PROTOCOL = "time"
@@ -96,6 +96,9 @@ def train_and_save(
             if math.isfinite(width := conformal_halfwidth(residuals, level))
         },
     }
+    # The baseline of `score predict --explain`: without it, explanations would be measured
+    # against whatever is being scored (a record scored alone would explain nothing).
+    metadata["explain_reference"] = explain_reference(fitted, rows)
     if importance:  # measured out of sample: fitted on the older 80 %, shuffled on the newest
         table = holdout_importance(frame, kind=kind, seed=seed)
         metadata["top_features"] = [

@@ -173,12 +173,21 @@ def test_explain_names_signals_with_signed_points(artifact, tmp_path: Path) -> N
     explainer = scoring.Explainer(artifact.model, reference, top=2)
     out = scored(scoring.Scorer(artifact.model, explainer=explainer), paths)
     assert out["why"].dtype == "string"
-    explained = [w for w in out["why"] if w]
+    explained = [w for w in out["why"] if not w.startswith("typical")]
     assert explained, "some record should differ from the reference"
     for why in explained:
         parts = why.split(", ")
         assert 1 <= len(parts) <= 2
         assert all(p.rsplit(" ", 1)[1][0] in "+\N{MINUS SIGN}" for p in parts)
+
+
+def test_a_record_like_the_reference_is_explained_as_typical(artifact, tmp_path: Path) -> None:
+    write_corpus(tmp_path / "one", 1)
+    paths = [str(tmp_path / "one")]
+    reference = scoring.reference_from_paths(artifact.model, paths)  # the record itself
+    explainer = scoring.Explainer(artifact.model, reference)
+    out = scored(scoring.Scorer(artifact.model, explainer=explainer), paths)
+    assert list(out["why"]) == ["typical: no signal moves it by 0.5 or more"]
 
 
 def test_explain_on_a_linear_model_is_exact_and_handles_sparse(tmp_path: Path) -> None:

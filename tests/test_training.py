@@ -127,3 +127,24 @@ def test_inspect_prints_card_and_refuses_tampered_model(trained: Path, tmp_path:
     refused = CliRunner().invoke(app, ["inspect", "--model", str(tampered)])
     assert refused.exit_code == 2
     assert "Traceback" not in refused.output and str(tampered) in refused.output
+
+
+def test_explanations_are_measured_against_the_training_records(trained: Path, feed: Path):
+    """`score train` stores the explanation baseline, so a record scored alone is explained
+    exactly as it is among others (before, the baseline was the input itself: a record scored
+    alone always got an empty `why`)."""
+    reference = load_artifact(trained).metadata["explain_reference"]
+    assert reference and all(isinstance(v, float) for v in reference.values())
+    alone = feed.parent / "alone.jsonl"
+    alone.write_text(feed.read_text().splitlines()[7] + "\n")
+    runner = CliRunner()
+    base = ["predict", "--model", str(trained), "--explain"]
+    one = runner.invoke(app, [*base, str(alone)])
+    every = runner.invoke(app, [*base, str(feed)])
+    assert one.exit_code == every.exit_code == 0, one.output
+    why_alone = json.loads(one.stdout.splitlines()[0])["why"]
+    why_among = json.loads(every.stdout.splitlines()[7])["why"]
+    assert why_alone == why_among and why_alone
+    assert (
+        "explanation reference" in runner.invoke(app, ["inspect", "--model", str(trained)]).stdout
+    )
