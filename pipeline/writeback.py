@@ -95,7 +95,9 @@ def format_value(value: Any) -> str:
 
 
 def _is_delimiter(line: bytes) -> bool:
-    return line.rstrip() == b"---"
+    """Three or more dashes (and trailing blanks): what the loader and python-frontmatter read."""
+    text = line.rstrip()
+    return len(text) >= 3 and not text.strip(b"-")
 
 
 def _line_ending(line: bytes) -> bytes:

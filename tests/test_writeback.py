@@ -392,3 +392,16 @@ def test_concurrent_processes_lose_no_update(tmp_path: Path) -> None:
     assert all(front[f] == 4 for f in fields) and front["quality"] == 39
     assert path.read_bytes().count(b"\r\n") == path.read_bytes().count(b"\n")
     assert _names(tmp_path) == ["rec.md"]
+
+
+def test_longer_dash_delimiters_are_front_matter_too(tmp_path: Path) -> None:
+    """The loader (like python-frontmatter) reads '----' lines as delimiters: so does write-back."""
+    from pipeline.frame import load_records
+
+    path = _write(tmp_path, "----\ntitle: x\nquality: 3\n-----  \nbody\n")
+    assert write_back(path, "quality_pred", 7.5)
+    assert path.read_bytes() == b"----\ntitle: x\nquality: 3\nquality_pred: 7.5\n-----  \nbody\n"
+    loaded = load_records(str(path)).frame
+    assert loaded["quality"].tolist() == [3] and loaded["body"].tolist() == ["body"]
+    with pytest.raises(WriteBackError, match="no front matter"):
+        write_back(_write(tmp_path, "--\ntitle: x\n--\n", name="short.md"), "quality", 1)
