@@ -309,12 +309,20 @@ def _count(meta: Mapping[str, Any], key: str, where: str = "") -> int | None:
     return int(value)
 
 
+# YAML 1.1 booleans (PyYAML reads `yes` as True, yaml-rs as the string "yes"): accepted as
+# text so that a record means the same whichever YAML backend read it.
+_BOOLEAN_WORDS = {
+    **dict.fromkeys(("true", "yes", "on", "y"), True),
+    **dict.fromkeys(("false", "no", "off", "n"), False),
+}
+
+
 def _boolean(meta: Mapping[str, Any], key: str) -> bool | None:
     value = meta.get(key)
     if value is None or isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.strip().lower() in {"true", "false"}:
-        return value.strip().lower() == "true"
+    if isinstance(value, str) and value.strip().lower() in _BOOLEAN_WORDS:
+        return _BOOLEAN_WORDS[value.strip().lower()]
     raise RecordError(f"field '{key}' should be true or false, got {value!r:.60}")
 
 

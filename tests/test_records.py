@@ -430,3 +430,14 @@ def test_quoted_date_like_strings_stay_text(tmp_path, backend):
     )
     # the unquoted publication time is still a time
     assert row["published_at"] == pd.Timestamp("2021-05-10 07:01:00", tz="UTC")
+
+
+@pytest.mark.parametrize("backend", ["auto", "pyyaml"])
+@pytest.mark.parametrize(("word", "expected"), [("yes", True), ("No", False), ("on", True)])
+def test_yaml_1_1_booleans_mean_the_same_with_either_backend(tmp_path, backend, word, expected):
+    """PyYAML reads `published: yes` as True, yaml-rs as the text "yes": either way the record
+    loads with published True (it used to be rejected under yaml-rs)."""
+    path = write(tmp_path / "a.md", f"---\ntitle: t\npublished: {word}\n---\n")
+    result = load_records(str(path), yaml_backend=backend)
+    assert result.ok, result.errors
+    assert bool(result.frame["published"].iloc[0]) is expected
