@@ -36,6 +36,14 @@ def _has_quoted_date(text: str) -> bool:
     return any(pattern.search(text) for pattern in _QUOTED_DATES)
 
 
+def _needs_pyyaml(text: str) -> bool:
+    """Headers whose meaning yaml-rs (YAML 1.2) reads differently from PyYAML (YAML 1.1, what
+    python-frontmatter uses): quoted dates, ``<<`` merge keys (yaml-rs keeps "<<" as a key,
+    so merged fields go missing) and explicit ``!!`` tags (``!!binary``). Substring checks
+    first: they cost nanoseconds, and none of these occur in the corpus."""
+    return "<<:" in text or " !!" in text or _has_quoted_date(text)
+
+
 def _pyyaml_load(text: str, line_offset: int) -> Any:
     try:
         return yaml.load(text, Loader=_PyYAMLLoader)
@@ -95,7 +103,7 @@ class FastYAMLHandler(YAMLHandler):
             position = end + 2
 
     def load(self, fm: str, **kwargs: object) -> Any:
-        if self.backend == "pyyaml" or _has_quoted_date(fm):
+        if self.backend == "pyyaml" or _needs_pyyaml(fm):
             if _count_aliases(fm):
                 _check_aliases_pyyaml(fm, self.limits)
             return _pyyaml_load(fm, self.line_offset)
