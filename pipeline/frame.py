@@ -33,8 +33,8 @@ from pipeline.sources import Source, iter_sources
 
 DuplicateRule = Literal["mark", "drop", "keep"]
 DEFAULT_BATCH_SIZE = 2_000
-PARALLEL_THRESHOLD = 2_000  # sources; below this, worker start-up costs more than it saves
-CHUNK_SIZE = 250  # sources per worker task
+PARALLEL_THRESHOLD = 2_000  # files or JSON Lines lines; fewer: workers cost more than they save
+CHUNK_SIZE = 250  # files (or lines) per worker task when loading
 
 
 @dataclass
@@ -167,7 +167,8 @@ def iter_parts(
     single huge dump is parsed in parallel too, while this process only splits its lines).
     ``finish`` (e.g. scoring) runs on each part where it was parsed, so only its result
     crosses between processes; ``setup`` runs once in each worker. With ``jobs`` None, workers
-    start only once ``PARALLEL_THRESHOLD`` records wait (a small input never pays for them).
+    start only once ``PARALLEL_THRESHOLD`` files or lines wait (a small input never pays for
+    them; a JSON array or an archive counts as one file until its members are listed).
     Errors found while walking come out in order too, as parts without rows.
     """
     with _StreamParser(settings, jobs, chunk_size, finish, setup) as parser:
@@ -184,9 +185,11 @@ def iter_parts(
 class _StreamParser:
     """Groups sources into units and sends them to an :class:`OrderedPool`, chosen lazily.
 
-    Memory stays bounded: files are grouped ``chunk_size`` at a time, and members of archives
-    (held as bytes) go off before more than ``max_archive_bytes`` of them wait here; the pool
-    keeps at most a few units (and ``max_archive_bytes``) in flight.
+    Memory stays bounded: files on disk are read by the workers, grouped ``chunk_size`` at a
+    time; members of archives (held here as bytes) are sent off before more than
+    ``max_archive_bytes`` of them wait, and the pool keeps at most ``2 x jobs + 1`` units and
+    ``max_archive_bytes`` of members in flight. So at most about twice ``max_archive_bytes``
+    of archive members are held at once, whatever the number of archives.
     """
 
     def __init__(

@@ -7,8 +7,10 @@ at most ``2 * jobs + 1`` tasks (and at most ``max_bytes`` of their input) are in
 caller's walk, the workers and the caller's unpickling overlap with flat memory.
 
 Workers are forked: they start in milliseconds with everything already imported, and the task
-and its setup are inherited, not pickled. They must not rely on
-threads of this process (fork copies only the calling thread).
+and its setup are inherited, not pickled. Fork copies only the calling thread, so a task must
+not need this process's other threads or locks they may hold (the progress bar's monitor
+thread, for one); parsing and scoring need neither. A worker killed midway is reported
+(:class:`~pipeline.errors.WorkerDiedError`), and the workers end with this process.
 """
 
 from __future__ import annotations
@@ -34,6 +36,9 @@ _WORKER_TASK: Callable[[Any], Any] | None = None  # this worker's task, inherite
 def _install(task: Callable[[Any], Any], setup: Callable[[], None] | None, parent: int) -> None:
     global _WORKER_TASK
     _end_with_parent(parent)
+    # Ctrl-C reaches the whole process group: the parent stops the workers itself, so they
+    # must not each die printing a KeyboardInterrupt traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _WORKER_TASK = task
     if setup is not None:
         setup()
@@ -115,16 +120,38 @@ class OrderedPool:
         self.close()
 
     def close(self) -> None:
-        """End the workers now, finished or not (results not taken yet are dropped)."""
+        """End the workers now, finished or not (results not taken yet are dropped).
+
+        The executor has no public way to stop running tasks (Python 3.14 adds
+        ``terminate_workers``), so this reaches into it, defensively: its processes are
+        killed, and the pipe they answer on is closed so that its thread cannot wait for the
+        rest of a result a killed worker was sending. Then the thread is joined.
+        """
         if self.pool is None:
             return
         pool, self.pool = self.pool, None
-        # The executor has no public way to stop running tasks (until Python 3.14's
-        # terminate_workers): kill its processes, then let it wind down.
-        for process in list(getattr(pool, "_processes", {}).values()):
+        processes = list((getattr(pool, "_processes", None) or {}).values())
+        results = getattr(pool, "_result_queue", None)
+        thread = getattr(pool, "_executor_manager_thread", None)
+        pool.shutdown(wait=False, cancel_futures=True)  # (drops the references taken above)
+        for process in processes:
             with contextlib.suppress(OSError, ValueError):
                 process.kill()
-        pool.shutdown(wait=True, cancel_futures=True)
+        for process in processes:
+            with contextlib.suppress(OSError, ValueError, AssertionError):
+                process.join(timeout=10)
+        writer = getattr(results, "_writer", None)
+        if writer is not None:  # every worker is gone: the thread now reads end-of-file
+            with contextlib.suppress(OSError):
+                writer.close()
+        if thread is not None:
+            thread.join(timeout=30)
+        for process in processes:  # release each process's sentinel descriptor now
+            with contextlib.suppress(ValueError):
+                process.close()
+        if results is not None:
+            with contextlib.suppress(OSError):
+                results.close()
         self.in_flight.clear()
         self.in_flight_bytes = 0
 
@@ -138,7 +165,11 @@ class OrderedPool:
             len(self.in_flight) > 2 * self.jobs or self.in_flight_bytes + nbytes > self.max_bytes
         ):
             yield self._collect()
-        self.in_flight.append((self.pool.submit(_run, item), nbytes))
+        try:
+            future = self.pool.submit(_run, item)
+        except BrokenProcessPool:  # a worker died since the last result was taken
+            raise _worker_died() from None
+        self.in_flight.append((future, nbytes))
         self.in_flight_bytes += nbytes
         yield from self.ready()
 
@@ -167,7 +198,11 @@ class OrderedPool:
         try:
             return result.result()
         except BrokenProcessPool:
-            raise WorkerDiedError(
-                "a worker process died before finishing its share (killed? out of memory?); "
-                "try fewer --jobs or a smaller --batch-size"
-            ) from None
+            raise _worker_died() from None
+
+
+def _worker_died() -> WorkerDiedError:
+    return WorkerDiedError(
+        "a worker process died before finishing its share (killed? out of memory?); "
+        "try fewer --jobs or a smaller --batch-size"
+    )

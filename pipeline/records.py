@@ -174,7 +174,11 @@ def jsonl_chunks(source: Source, limits: Limits, size: int) -> Iterator[LinesChu
     items: list[bytes | LoadError] = []
     first = 1
     number = 0
-    stream = open_stream(source)
+    try:
+        stream = open_stream(source)
+    except SourceReadError as exc:  # unreadable, or gone since the walk: one error, go on
+        yield LinesChunk(source.name, source.site, 1, [LoadError(source.name, str(exc))])
+        return
     try:
         for number, raw in enumerate(_capped_lines(stream, limits.max_line_bytes), start=1):
             name = f"{source.name}:{number}"

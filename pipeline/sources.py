@@ -134,6 +134,8 @@ def _walk_directory(root: str, limits: Limits) -> Iterator[Source | LoadError]:
             if _is_real_dir(entry):
                 subfolders.append(entry.path)
                 continue
+            if _is_linked_dir(entry):
+                continue  # symlinked folders are not followed (os.walk's rule): no loops
             kind, gzipped = kind_of(entry.name)
             if kind is None:
                 continue
@@ -149,6 +151,13 @@ def _is_real_dir(entry: os.DirEntry) -> bool:
     try:
         return entry.is_dir(follow_symlinks=False)
     except OSError:
+        return False
+
+
+def _is_linked_dir(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_symlink() and entry.is_dir()
+    except OSError:  # a symlink loop: not a folder; reading it reports the loop
         return False
 
 

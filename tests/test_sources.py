@@ -488,3 +488,35 @@ def test_read_bytes_refuses_a_fifo_without_hanging(tmp_path):
     os.mkfifo(fifo)
     with pytest.raises(SourceReadError, match="not a regular file"):
         read_bytes(Source(str(fifo), "markdown", "s", path=str(fifo)))
+
+
+def test_symlinked_folders_are_skipped_even_with_a_record_name(tmp_path):
+    """A symlink to a folder is not followed (no loops), whatever its name: 'linked.md' that
+    points at a folder is neither read nor reported, as with os.walk."""
+    site = tmp_path / "site"
+    write_md(site / "a.md")
+    (tmp_path / "elsewhere").mkdir()
+    write_md(tmp_path / "elsewhere" / "b.md", make_record(2))
+    os.symlink(tmp_path / "elsewhere", site / "linked.md")
+    os.symlink(site, site / "loop.md")
+    result = _load(site)
+    assert result.ok, result.errors
+    assert len(result.frame) == 1
+
+
+def test_an_unopenable_json_lines_file_is_one_error(tmp_path, monkeypatch):
+    from pipeline import records
+
+    good = write(tmp_path / "good.jsonl", jsonl_text([to_api_object(make_record(1))]))
+    bad = write(tmp_path / "bad.jsonl", jsonl_text([to_api_object(make_record(2))]))
+    real = records.open_stream
+
+    def refuse(source):
+        if source.path == str(bad):
+            raise SourceReadError("permission denied")
+        return real(source)
+
+    monkeypatch.setattr(records, "open_stream", refuse)
+    result = _load([bad, good])
+    assert_one_error(result.errors, bad, "permission denied")
+    assert len(result.frame) == 1
