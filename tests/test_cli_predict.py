@@ -223,3 +223,23 @@ def test_a_worker_killed_midway_is_one_line_and_no_output(model, site, tmp_path,
     assert "Traceback" not in result.output
     assert not out.exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".scores")] == []
+
+
+def test_a_reader_that_stops_early_ends_the_run_quietly(model, tmp_path) -> None:
+    """`score predict ... | head -1`: no 'Broken pipe' error line, no traceback."""
+    import subprocess
+    import sys
+
+    write_corpus(tmp_path / "many", 800)
+    score = [sys.executable, "-c", "from pipeline.cli import app; app(prog_name='score')"]
+    proc = subprocess.Popen(
+        [*score, "predict", str(tmp_path / "many"), "--model", str(model), "--batch-size", "20"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    assert json.loads(proc.stdout.readline())["quality_pred"] is not None
+    proc.stdout.close()  # as `head -1` does
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 1
+    assert "Broken pipe" not in stderr and "Traceback" not in stderr, stderr

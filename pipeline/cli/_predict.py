@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 import warnings
@@ -166,12 +167,22 @@ def predict_command(
         raise fail(str(exc)) from None
     except WorkerDiedError as exc:
         raise fail(str(exc), EXIT_BAD_INPUT) from None
+    except BrokenPipeError:  # the reader of standard output left (`| head`): stop quietly
+        _silence_stdout()
+        raise typer.Exit(EXIT_BAD_INPUT) from None
     except OSError as exc:
         raise fail(one_line(exc), EXIT_BAD_INPUT) from None
     if errors_file is not None:
         write_errors(errors_file, summary.errors)
     _report(summary, out, field_plan)
     raise typer.Exit(EXIT_BAD_INPUT if summary.errors else EXIT_OK)
+
+
+def _silence_stdout() -> None:
+    """Point standard output at /dev/null, so the exit does not fail flushing it again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def _check_options(
