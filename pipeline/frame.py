@@ -171,43 +171,66 @@ def iter_parts(
     them; a JSON array or an archive counts as one file until its members are listed).
     Errors found while walking come out in order too, as parts without rows.
     """
-    with _StreamParser(settings, jobs, chunk_size, finish, setup) as parser:
-        for item in iter_sources(_as_path_list(paths), settings.limits):
-            if isinstance(item, LoadError):
-                yield from parser.add_error(item)
-            elif item.kind == "jsonl":
-                yield from parser.add_lines(item)
-            else:
-                yield from parser.add_source(item)
+    with _StreamParser(settings, jobs, finish, setup) as parser:
+        for unit in iter_units(paths, settings.limits, chunk_size):
+            yield from parser.add(unit)
         yield from parser.finish()
 
 
-class _StreamParser:
-    """Groups sources into units and sends them to an :class:`OrderedPool`, chosen lazily.
+def iter_units(
+    paths: Iterable[str] | str, limits: Limits = DEFAULT_LIMITS, chunk_size: int = CHUNK_SIZE
+) -> Iterator[Unit | LoadError]:
+    """The input in order as units of work, for this machine's workers or a cluster's.
 
-    Memory stays bounded: files on disk are read by the workers, grouped ``chunk_size`` at a
-    time; members of archives (held here as bytes) are sent off before more than
-    ``max_archive_bytes`` of them wait, and the pool keeps at most ``2 x jobs + 1`` units and
-    ``max_archive_bytes`` of members in flight. So at most about twice ``max_archive_bytes``
-    of archive members are held at once, whatever the number of archives.
+    Runs of files are cut every ``chunk_size`` files, or as soon as the archive members among
+    them hold ``max_archive_bytes`` (members are read into memory by the walk); each JSON Lines
+    source becomes chunks of ``chunk_size`` lines (read here, so one huge dump is spread
+    across workers); errors found while walking come in their place.
+    """
+    chunk_size = max(1, chunk_size)
+    group: list[Source] = []
+    held = 0
+    for item in iter_sources(_as_path_list(paths), limits):
+        if isinstance(item, LoadError) or item.kind == "jsonl":
+            if group:
+                yield group
+                group, held = [], 0
+            if isinstance(item, LoadError):
+                yield item
+            else:
+                yield from jsonl_chunks(item, limits, chunk_size)
+            continue
+        group.append(item)
+        held += len(item.data) if item.data is not None else 0
+        if len(group) >= chunk_size or held >= limits.max_archive_bytes:
+            yield group
+            group, held = [], 0
+    if group:
+        yield group
+
+
+class _StreamParser:
+    """Sends units to an :class:`OrderedPool`, chosen lazily: in this process for a small input.
+
+    Memory stays bounded: files on disk are read by the workers; archive members (held here
+    as bytes) wait at most ``max_archive_bytes`` before the pool is chosen, and the pool keeps
+    at most ``2 x jobs + 1`` units and ``max_archive_bytes`` of members in flight. So about
+    twice ``max_archive_bytes`` of archive members at most are held at once, whatever the
+    number of archives.
     """
 
     def __init__(
         self,
         settings: ParseSettings,
         jobs: int | None,
-        chunk_size: int,
         finish: Callable[[Part], Any] | None,
         setup: Callable[[], None] | None,
     ) -> None:
         self.settings = settings
         self.jobs = jobs
-        self.chunk_size = max(1, chunk_size)
         self.finish_part = finish
         self.setup = setup
         self.max_held = settings.limits.max_archive_bytes
-        self.group: list[Source] = []
-        self.group_bytes = 0
         self.queued: list[tuple[Any, int, bool]] = []  # before the pool: (item, bytes, done)
         self.queued_records = 0
         self.queued_bytes = 0
@@ -222,42 +245,32 @@ class _StreamParser:
 
     @property
     def held_bytes(self) -> int:
-        """Bytes of archive members read but not yet parsed (grouped, queued or in flight)."""
+        """Bytes of archive members read but not yet parsed (queued or in flight)."""
         in_pool = self.pool.held_bytes if self.pool is not None else 0
-        return self.group_bytes + self.queued_bytes + in_pool
+        return self.queued_bytes + in_pool
 
-    def add_source(self, source: Source) -> Iterator[Any]:
-        self.group.append(source)
-        self.group_bytes += len(source.data) if source.data is not None else 0
-        if len(self.group) >= self.chunk_size or self.group_bytes >= self.max_held:
-            yield from self._close_group()
+    def add(self, unit: Unit | LoadError) -> Iterator[Any]:
+        if isinstance(unit, LoadError):
+            yield from self._put_error(unit)
+        elif isinstance(unit, LinesChunk):
+            yield from self._submit(unit, unit.nbytes, len(unit.items))
+        else:
+            nbytes = sum(len(source.data) for source in unit if source.data is not None)
+            yield from self._submit(unit, nbytes, len(unit))
 
-    def add_lines(self, source: Source) -> Iterator[Any]:
-        yield from self._close_group()
-        for chunk in jsonl_chunks(source, self.settings.limits, self.chunk_size):
-            yield from self._submit(chunk, chunk.nbytes, len(chunk.items))
+    def finish(self) -> Iterator[Any]:
+        if self.pool is None:
+            yield from self._start_pool(self.jobs or 1)
+        assert self.pool is not None
+        yield from self.pool.drain()
 
-    def add_error(self, error: LoadError) -> Iterator[Any]:
-        yield from self._close_group()
+    def _put_error(self, error: LoadError) -> Iterator[Any]:
         part: Part = (_records_to_columns([]), [error])
         value = part if self.finish_part is None else self.finish_part(part)
         if self.pool is None:
             self.queued.append((value, 0, True))
         else:
             yield from self.pool.put_result(value)
-
-    def finish(self) -> Iterator[Any]:
-        yield from self._close_group()
-        if self.pool is None:
-            yield from self._start_pool(self.jobs or 1)
-        assert self.pool is not None
-        yield from self.pool.drain()
-
-    def _close_group(self) -> Iterator[Any]:
-        if self.group:
-            unit, nbytes = self.group, self.group_bytes
-            self.group, self.group_bytes = [], 0
-            yield from self._submit(unit, nbytes, len(unit))
 
     def _submit(self, unit: Unit, nbytes: int, records: int) -> Iterator[Any]:
         if self.pool is not None:

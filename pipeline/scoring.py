@@ -42,13 +42,13 @@ from pipeline.frame import (
     columns_to_frame,
     iter_batches,
     iter_parts,
+    iter_units,
     parse_unit,
     records_to_frame,
 )
 from pipeline.limits import DEFAULT_LIMITS
 from pipeline.outputs import TableWriter
-from pipeline.records import jsonl_chunks
-from pipeline.sources import MARKDOWN_SUFFIXES, Source, iter_sources
+from pipeline.sources import MARKDOWN_SUFFIXES
 from pipeline.writeback import WriteBackError, write_back
 
 # Output columns, in order. Interval and explanation columns are appended when asked for.
@@ -469,31 +469,6 @@ def score_unit(unit: Unit, scorer: Scorer) -> ScoredBatch:
     return _score_part(scorer, parse_unit(unit))
 
 
-def _partitions(paths: Sequence[str], chunk: int) -> Iterator[Unit | LoadError]:
-    """Units of the input in order: runs of files in chunks, JSON Lines in chunks of lines.
-
-    JSON Lines (a file, or standard input) is read here and its lines shipped to the workers,
-    so one huge dump is scored across the whole cluster, not by the one worker given the file.
-    """
-    group: list[Source] = []
-    for item in iter_sources(paths):
-        if isinstance(item, LoadError) or item.kind == "jsonl":
-            if group:
-                yield group
-                group = []
-            if isinstance(item, LoadError):
-                yield item
-            else:
-                yield from jsonl_chunks(item, DEFAULT_LIMITS, chunk)
-            continue
-        group.append(item)
-        if len(group) >= chunk:
-            yield group
-            group = []
-    if group:
-        yield group
-
-
 def dask_batches(
     scorer: Scorer,
     paths: Sequence[str],
@@ -541,7 +516,7 @@ def _gather_in_order(
     shared = client.scatter(scorer, broadcast=True)
     window = max(2, 3 * len(client.scheduler_info().get("workers", {}) or [0]))
     pending: deque[Any] = deque()
-    for part in _partitions(paths, chunk):
+    for part in iter_units(paths, DEFAULT_LIMITS, chunk):
         if isinstance(part, LoadError):
             pending.append(ScoredBatch(scorer.empty(), [part], 0))
         else:

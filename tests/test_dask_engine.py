@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from pipeline import scoring
 from pipeline.artifact import load_artifact
 from pipeline.cli import app
+from pipeline.frame import iter_units
 from pipeline.outputs import TableWriter
 
 distributed = pytest.importorskip("distributed")
@@ -115,7 +116,7 @@ def test_dask_splits_one_json_lines_dump_across_workers(cluster, model_path, tmp
     dump = tmp_path / "dump.jsonl"
     dump.write_text("\n".join(json.dumps(api_object(i)) for i in range(60)) + "\n")
     scorer = scoring.Scorer(load_artifact(model_path).model)
-    units = list(scoring._partitions([str(dump)], 10))
+    units = list(iter_units([str(dump)], chunk_size=10))
     assert len(units) == 6 and [u.first_line for u in units] == [1, 11, 21, 31, 41, 51]
     local, _ = scored_bytes(scoring.local_batches(scorer, [str(dump)]), scorer, tmp_path / "l.csv")
     dask, _ = scored_bytes(

@@ -41,12 +41,12 @@ import importlib.util
 import io
 import struct
 import sys
-import tarfile
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from conftest import tar_bytes
 
 from pipeline.errors import LoadError
 from pipeline.frame import load_records
@@ -71,13 +71,7 @@ def _zip(members: dict[str, bytes]) -> bytes:
 
 
 def _tar(members: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as archive:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            archive.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
+    return tar_bytes(members.items())
 
 
 def zip_future_version() -> bytes:
