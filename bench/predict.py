@@ -72,7 +72,7 @@ def score_command() -> list[str]:
     script = Path(sys.executable).with_name("score")
     if script.exists():
         return [str(script)]
-    return [sys.executable, "-c", "from pipeline.cli import app; app()"]
+    return [sys.executable, "-c", "from pipeline.cli import run; run()"]
 
 
 # ---- setup ----------------------------------------------------------------------------------

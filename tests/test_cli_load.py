@@ -157,7 +157,7 @@ def test_bad_output_path(runner, tmp_path, inputs):
 
 def test_real_process_strict_stdin(tmp_path):
     """A real process (one: start-up is slow): stdin JSON Lines, --strict, no traceback."""
-    score = [sys.executable, "-c", "from pipeline.cli import app; app()"]
+    score = [sys.executable, "-c", "from pipeline.cli import run; run()"]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     objects = [to_api_object(make_record(i)) for i in (1, 2)]
     bad = subprocess.run(

@@ -231,7 +231,7 @@ def test_a_reader_that_stops_early_ends_the_run_quietly(model, tmp_path) -> None
     import sys
 
     write_corpus(tmp_path / "many", 800)
-    score = [sys.executable, "-c", "from pipeline.cli import app; app(prog_name='score')"]
+    score = [sys.executable, "-c", "from pipeline.cli import run; run()"]
     proc = subprocess.Popen(
         [*score, "predict", str(tmp_path / "many"), "--model", str(model), "--batch-size", "20"],
         stdout=subprocess.PIPE,

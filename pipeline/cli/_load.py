@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
+import pandas as pd
 import typer
 
 from pipeline.cli._app import app
@@ -16,8 +17,9 @@ from pipeline.cli._common import (
     PathsArg,
     fail,
     print_error,
+    silence_stdout,
 )
-from pipeline.errors import LoadError, StrictModeError, WorkerDiedError
+from pipeline.errors import LoadError, StrictModeError, WorkerDiedError, one_line
 from pipeline.frame import load_records
 from pipeline.outputs import OutputError, TableWriter, format_of, write_errors
 
@@ -67,8 +69,6 @@ def load_command(
             expand_related=related,
             on_error=print_error,
         )
-        with writer:
-            writer.write(result.frame)
     except StrictModeError as exc:
         writer.abort()
         raise fail(f"{exc} (--strict)", EXIT_BAD_INPUT) from None
@@ -78,6 +78,7 @@ def load_command(
     except BaseException:  # a crash or Ctrl-C while loading: leave no temporary file behind
         writer.abort()
         raise
+    _write_table(writer, result.frame, out)
     _write_errors(errors_file, result.errors)
     frame = result.frame
     if out is not None:
@@ -88,6 +89,19 @@ def load_command(
             err=True,
         )
     raise typer.Exit(EXIT_BAD_INPUT if result.errors else EXIT_OK)
+
+
+def _write_table(writer: TableWriter, frame: pd.DataFrame, out: Path | None) -> None:
+    """Write and close the output; a write that fails is one line and status 1."""
+    try:
+        with writer:
+            writer.write(frame)
+    except BrokenPipeError:  # the reader of standard output left (`| head`): stop quietly
+        silence_stdout()
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    except OSError as exc:  # a full disk, a closed stream...
+        message = f"cannot write {out or 'standard output'}: {one_line(exc)}"
+        raise fail(message, EXIT_BAD_INPUT) from None
 
 
 def _write_errors(path: Path | None, errors: list[LoadError]) -> None:

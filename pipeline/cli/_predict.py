@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import sys
 import warnings
@@ -25,6 +24,7 @@ from pipeline.cli._common import (
     fail,
     is_terminal,
     print_error,
+    silence_stdout,
 )
 from pipeline.errors import WorkerDiedError, one_line
 from pipeline.frame import DEFAULT_BATCH_SIZE
@@ -168,7 +168,7 @@ def predict_command(
     except WorkerDiedError as exc:
         raise fail(str(exc), EXIT_BAD_INPUT) from None
     except BrokenPipeError:  # the reader of standard output left (`| head`): stop quietly
-        _silence_stdout()
+        silence_stdout()
         raise typer.Exit(EXIT_BAD_INPUT) from None
     except OSError as exc:
         raise fail(one_line(exc), EXIT_BAD_INPUT) from None
@@ -176,13 +176,6 @@ def predict_command(
         write_errors(errors_file, summary.errors)
     _report(summary, out, field_plan)
     raise typer.Exit(EXIT_BAD_INPUT if summary.errors else EXIT_OK)
-
-
-def _silence_stdout() -> None:
-    """Point standard output at /dev/null, so the exit does not fail flushing it again."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-    os.close(devnull)
 
 
 def _check_options(
