@@ -297,11 +297,51 @@ def _looks_like_pickle(data: bytes) -> bool:
     return len(data) >= 2 and data[0] == 0x80 and 2 <= data[1] <= 5
 
 
-def load_artifact(path: str | os.PathLike[str], *, trust_unsigned: bool = False) -> Artifact:
+def load_artifact(
+    path: str | os.PathLike[str], *, trust_unsigned: bool = False, verified: bytes | None = None
+) -> Artifact:
     """Load an artifact, refusing (``ArtifactError``) anything that is not exactly what was saved.
 
     The digest is checked before unpickling; see the module docstring for what that protects.
-    Warns ``ArtifactVersionWarning`` if the package or scikit-learn version differs.
+    ``verified``: the bytes :func:`read_artifact` returned for ``path`` (so a caller can refuse
+    a bad file at once and unpickle later, e.g. after starting other work). Warns
+    ``ArtifactVersionWarning`` if the package or scikit-learn version differs.
+    """
+    path = Path(path)
+    data = read_artifact(path, trust_unsigned=trust_unsigned) if verified is None else verified
+    try:
+        payload = joblib.load(io.BytesIO(data))
+    except EOFError as exc:
+        raise ArtifactError(f"{path}: file is truncated (unexpected end of data)") from exc
+    except Exception as exc:
+        reason = " ".join(f"{type(exc).__name__}: {exc}".split())
+        raise ArtifactError(f"{path}: cannot unpickle the artifact ({reason[:200]})") from exc
+
+    if not (
+        isinstance(payload, dict)
+        and payload.get("format") == FORMAT
+        and "model" in payload
+        and isinstance(payload.get("metadata"), dict)
+    ):
+        raise ArtifactError(
+            f"{path}: not an article-quality artifact (expected a dict with format={FORMAT!r}, "
+            f"got {type(payload).__name__})"
+        )
+    model = payload["model"]
+    if not hasattr(model, "predict"):
+        raise ArtifactError(
+            f"{path}: artifact holds a {type(model).__name__}, not a fitted estimator"
+        )
+    metadata: dict[str, Any] = payload["metadata"]
+    _warn_on_version_drift(path, metadata)
+    return Artifact(model=model, metadata=metadata, path=path)
+
+
+def read_artifact(path: str | os.PathLike[str], *, trust_unsigned: bool = False) -> bytes:
+    """The artifact's bytes, once its digest and structure check out (nothing is unpickled).
+
+    Cheap (no scikit-learn import): every refusal of a missing, truncated or tampered file
+    happens here. Pass the result to :func:`load_artifact` as ``verified``.
     """
     path = Path(path)
     if not path.exists():
@@ -340,32 +380,7 @@ def load_artifact(path: str | os.PathLike[str], *, trust_unsigned: bool = False)
     if not data.endswith(b"."):
         raise ArtifactError(f"{path}: file is truncated (pickle stream does not end)")
 
-    try:
-        payload = joblib.load(io.BytesIO(data))
-    except EOFError as exc:
-        raise ArtifactError(f"{path}: file is truncated (unexpected end of data)") from exc
-    except Exception as exc:
-        reason = " ".join(f"{type(exc).__name__}: {exc}".split())
-        raise ArtifactError(f"{path}: cannot unpickle the artifact ({reason[:200]})") from exc
-
-    if not (
-        isinstance(payload, dict)
-        and payload.get("format") == FORMAT
-        and "model" in payload
-        and isinstance(payload.get("metadata"), dict)
-    ):
-        raise ArtifactError(
-            f"{path}: not an article-quality artifact (expected a dict with format={FORMAT!r}, "
-            f"got {type(payload).__name__})"
-        )
-    model = payload["model"]
-    if not hasattr(model, "predict"):
-        raise ArtifactError(
-            f"{path}: artifact holds a {type(model).__name__}, not a fitted estimator"
-        )
-    metadata: dict[str, Any] = payload["metadata"]
-    _warn_on_version_drift(path, metadata)
-    return Artifact(model=model, metadata=metadata, path=path)
+    return data
 
 
 def _warn_on_version_drift(path: Path, metadata: Mapping[str, Any]) -> None:

@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import pandas as pd
 
@@ -145,6 +145,18 @@ def parse_unit(unit: Unit, settings: ParseSettings = ParseSettings()) -> Part:
     return _records_to_columns(records), errors
 
 
+def error_part(error: LoadError) -> Part:
+    """The part of an input error found while walking: no rows, the error in its place."""
+    return _records_to_columns([]), [error]
+
+
+def unit_size(unit: Unit) -> tuple[int, int]:
+    """(files or lines, bytes of archive members or lines held in memory) of one unit."""
+    if isinstance(unit, LinesChunk):
+        return len(unit.items), unit.nbytes
+    return len(unit), sum(len(source.data) for source in unit if source.data is not None)
+
+
 def _parse_and_finish(
     settings: ParseSettings, finish: Callable[[Part], Any] | None, unit: Unit
 ) -> Any:
@@ -160,6 +172,7 @@ def iter_parts(
     chunk_size: int = CHUNK_SIZE,
     finish: Callable[[Part], Any] | None = None,
     setup: Callable[[], None] | None = None,
+    ahead: ParsedAhead | None = None,
 ) -> Iterator[Any]:
     """Parse the input unit by unit, in input order, here or in forked workers; yield each part.
 
@@ -169,12 +182,30 @@ def iter_parts(
     crosses between processes; ``setup`` runs once in each worker. With ``jobs`` None, workers
     start only once ``PARALLEL_THRESHOLD`` files or lines wait (a small input never pays for
     them; a JSON array or an archive counts as one file until its members are listed).
-    Errors found while walking come out in order too, as parts without rows.
+    Errors found while walking come out in order too, as parts without rows. With ``ahead``
+    (made from the same ``paths``), its parts come first, finished here while the workers
+    start on the rest.
     """
     with _StreamParser(settings, jobs, finish, setup) as parser:
-        for unit in iter_units(paths, settings.limits, chunk_size):
+        if ahead is None:
+            units = iter_units(paths, settings.limits, chunk_size)
+        else:
+            parsed = ahead.take()
+            units = ahead.rest()
+            yield from parser.add_parsed(parsed, units)
+        for unit in units:
             yield from parser.add(unit)
         yield from parser.finish()
+
+
+class ParsedAhead(Protocol):
+    """The start of an input parsed already (see :class:`pipeline.ahead.ParseAhead`)."""
+
+    def take(self) -> Iterator[Part]:
+        """The parts parsed ahead, in order (stops the parsing ahead)."""
+
+    def rest(self) -> Iterator[Unit | LoadError]:
+        """The units not parsed ahead, in order."""
 
 
 def iter_units(
@@ -252,11 +283,30 @@ class _StreamParser:
     def add(self, unit: Unit | LoadError) -> Iterator[Any]:
         if isinstance(unit, LoadError):
             yield from self._put_error(unit)
-        elif isinstance(unit, LinesChunk):
-            yield from self._submit(unit, unit.nbytes, len(unit.items))
         else:
-            nbytes = sum(len(source.data) for source in unit if source.data is not None)
-            yield from self._submit(unit, nbytes, len(unit))
+            records, nbytes = unit_size(unit)
+            yield from self._submit(unit, nbytes, records)
+
+    def add_parsed(self, parts: Iterator[Part], units: Iterator[Unit | LoadError]) -> Iterator[Any]:
+        """Finish ``parts`` (the start of the input) here, once workers have the next units.
+
+        The workers start at once (when any unit is left), and get as many units as they
+        hold without waiting before this process finishes the parts: both run together.
+        """
+        first = next(parts, None)
+        if first is None:
+            return
+        pending = next(units, None)
+        if pending is not None:
+            self._start_now()
+            assert self.pool is not None
+            while pending is not None and self._offer(pending):
+                pending = next(units, None)
+        yield self._finished(first)
+        for part in parts:
+            yield self._finished(part)
+        if pending is not None:
+            yield from self.add(pending)
 
     def finish(self) -> Iterator[Any]:
         if self.pool is None:
@@ -264,9 +314,25 @@ class _StreamParser:
         assert self.pool is not None
         yield from self.pool.drain()
 
+    def _finished(self, part: Part) -> Any:
+        return part if self.finish_part is None else self.finish_part(part)
+
+    def _offer(self, unit: Unit | LoadError) -> bool:
+        """Queue ``unit`` in the started pool if it fits without waiting (no result taken)."""
+        assert self.pool is not None
+        if isinstance(unit, LoadError):
+            self.pool.keep_result(self._finished(error_part(unit)))
+            return True
+        return self.pool.offer(unit, unit_size(unit)[1])
+
+    def _start_now(self) -> None:
+        """Start the pool with nothing queued (the caller fills it)."""
+        assert self.pool is None and not self.queued
+        for _ in self._start_pool(self.jobs or os.cpu_count() or 1):
+            raise AssertionError("nothing was queued")  # pragma: no cover
+
     def _put_error(self, error: LoadError) -> Iterator[Any]:
-        part: Part = (_records_to_columns([]), [error])
-        value = part if self.finish_part is None else self.finish_part(part)
+        value = self._finished(error_part(error))
         if self.pool is None:
             self.queued.append((value, 0, True))
         else:

@@ -37,6 +37,7 @@ import pandas as pd
 from pipeline.errors import LoadError, one_line
 from pipeline.frame import (
     DEFAULT_BATCH_SIZE,
+    ParsedAhead,
     Part,
     Unit,
     columns_to_frame,
@@ -429,21 +430,30 @@ def local_batches(
     *,
     batch_size: int = DEFAULT_BATCH_SIZE,
     jobs: int | None = None,
+    ahead: ParsedAhead | None = None,
 ) -> Iterator[ScoredBatch]:
     """Parse and score the input unit by unit, in input order (see :func:`iter_parts`).
 
     Each unit (up to ``min(batch_size, SCORE_CHUNK)`` files, or as many lines of a JSON Lines
     dump) is scored where it was parsed: in forked workers when the input is large (``jobs``
     None: all cores), so only the few output columns cross between processes. Each worker
-    predicts on one thread: the workers already fill the cores.
+    predicts on one thread: the workers already fill the cores. ``ahead``: the start of
+    ``paths`` parsed while the model loaded (made with :func:`score_chunk` units); it is
+    scored here while the workers start on the rest.
     """
     yield from iter_parts(
         paths,
         jobs=jobs,
-        chunk_size=max(1, min(batch_size, SCORE_CHUNK)),
+        chunk_size=score_chunk(batch_size),
         finish=functools.partial(_score_part, scorer),
         setup=_one_thread_per_worker,
+        ahead=ahead,
     )
+
+
+def score_chunk(batch_size: int = DEFAULT_BATCH_SIZE) -> int:
+    """Files or lines per unit of work when scoring with ``batch_size``."""
+    return max(1, min(batch_size, SCORE_CHUNK))
 
 
 def _score_part(scorer: Scorer, part: Part) -> ScoredBatch:

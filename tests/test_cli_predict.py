@@ -243,3 +243,39 @@ def test_a_reader_that_stops_early_ends_the_run_quietly(model, tmp_path) -> None
     stderr = proc.stderr.read().decode()
     assert proc.wait(timeout=120) == 1
     assert "Broken pipe" not in stderr and "Traceback" not in stderr, stderr
+
+
+def test_parsing_ahead_while_the_model_loads_changes_no_output(model, tmp_path, monkeypatch):
+    """--parse-ahead (the default) and --no-parse-ahead write the same rows and errors."""
+    import pipeline.ahead as ahead_module
+
+    monkeypatch.setattr(ahead_module, "PARALLEL_THRESHOLD", 1)
+    write_corpus(tmp_path / "site", 30, unscored=(4, 17))
+    (tmp_path / "site" / "0005.md").write_text("---\ntitle: [\n---\n", encoding="utf-8")
+    args = [tmp_path / "site", "--model", model, "--batch-size", "4", "--jobs", "2"]
+    ahead = predict(*args, "--errors", tmp_path / "a.jsonl")
+    plain = predict(*args, "--errors", tmp_path / "p.jsonl", "--no-parse-ahead")
+    assert ahead.exit_code == plain.exit_code == 1
+    assert ahead.stdout == plain.stdout and len(ahead.stdout.splitlines()) == 29
+    assert ahead.stderr == plain.stderr
+    assert (tmp_path / "a.jsonl").read_text() == (tmp_path / "p.jsonl").read_text()
+
+
+def test_the_parse_ahead_worker_killed_is_one_line_and_no_output(model, tmp_path, monkeypatch):
+    import os
+    import signal
+
+    import pipeline.ahead as ahead_module
+
+    def dies(unit, settings):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    monkeypatch.setattr(ahead_module, "PARALLEL_THRESHOLD", 1)
+    monkeypatch.setattr(ahead_module, "parse_unit", dies)
+    write_corpus(tmp_path / "site", 6)
+    out = tmp_path / "scores.csv"
+    result = predict(tmp_path / "site", "--model", model, "--out", out, "--batch-size", "2")
+    assert result.exit_code == 1, result.output
+    assert result.stderr.splitlines() == [result.stderr.strip()]
+    assert "worker process died" in result.stderr and "Traceback" not in result.output
+    assert not out.exists()

@@ -1,0 +1,128 @@
+"""Parse the start of an input in one forked worker while this process is busy elsewhere.
+
+Why: `score predict` spends about a second of one core importing scikit-learn and unpickling
+the model, and that cannot move into the workers (they are forked after it, to inherit the
+model; importing it in each would cost that second again per worker). On a 2-core machine the
+other core would idle meanwhile. A :class:`ParseAhead` started before the model load has it
+parse the first units until :meth:`~ParseAhead.take` is called; then
+:func:`pipeline.frame.iter_parts` finishes (scores) those parts in this process while the
+scoring workers start on the rest. Output, its order and errors are the same as without it.
+
+The worker keeps what it parsed (pickled, one part per unit) and sends it all in one message
+when asked. Sent unit by unit instead, each result waited on this process's import, which
+holds the GIL: the worker idled 0.1-0.3 s per unit with its pipe full. It is ended, and its
+pool's thread joined, before the scoring workers are forked.
+"""
+
+from __future__ import annotations
+
+import functools
+import multiprocessing
+import pickle
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from pipeline.errors import LoadError
+from pipeline.frame import (
+    CHUNK_SIZE,
+    PARALLEL_THRESHOLD,
+    ParseSettings,
+    Part,
+    Unit,
+    error_part,
+    iter_units,
+    parse_unit,
+    unit_size,
+)
+from pipeline.pool import OrderedPool
+
+# Units the worker may parse before it is told to stop: 8 units of 2,000 Markdown files take it
+# ~2 s, more than a model load (~1.2 s), and it stops between units once asked.
+AHEAD_UNITS = 8
+
+
+def _parse_head(
+    head: list[Unit | LoadError], settings: ParseSettings, stop: Any, _: object
+) -> list[bytes]:
+    """Worker task: parse ``head`` unit by unit until ``stop`` is set; each part pickled."""
+    parts = []
+    for item in head:
+        if stop.value:
+            break
+        part = error_part(item) if isinstance(item, LoadError) else parse_unit(item, settings)
+        parts.append(pickle.dumps(part, protocol=pickle.HIGHEST_PROTOCOL))
+    return parts
+
+
+class ParseAhead:
+    """The start of ``paths`` (up to ``units`` units), parsed in one forked worker from now on.
+
+    Nothing is started for an input under ``PARALLEL_THRESHOLD`` files or lines (a fork costs
+    more than it saves there): :meth:`take` is then empty and :meth:`rest` is the whole input.
+    Use as a context manager, so the worker ends however the caller leaves.
+    """
+
+    def __init__(
+        self,
+        paths: Iterable[str] | str,
+        settings: ParseSettings | None = None,
+        *,
+        chunk_size: int = CHUNK_SIZE,
+        units: int = AHEAD_UNITS,
+    ) -> None:
+        settings = settings or ParseSettings()
+        self._units = iter_units(paths, settings.limits, chunk_size)
+        self._head: list[Unit | LoadError] = []
+        records = held = 0
+        while len(self._head) < units and held < settings.limits.max_archive_bytes:
+            unit = next(self._units, None)
+            if unit is None:
+                break
+            self._head.append(unit)
+            if not isinstance(unit, LoadError):
+                size, nbytes = unit_size(unit)
+                records, held = records + size, held + nbytes
+        self._pool: OrderedPool | None = None
+        self._taken = False
+        self.started = records >= PARALLEL_THRESHOLD  # a worker parses the head
+        if self.started:
+            self._stop = multiprocessing.get_context("fork").RawValue("b", 0)
+            # The head reaches the worker through fork, not pickled (archive members are bytes).
+            task = functools.partial(_parse_head, self._head, settings, self._stop)
+            self._pool = OrderedPool(task, 1, fork=True, max_bytes=0)
+            self._pool.offer(None)
+
+    def take(self) -> Iterator[Part]:
+        """Stop the worker after its current unit; its parts, in input order (then it ends)."""
+        if self._taken:
+            raise RuntimeError("ParseAhead.take() called twice")
+        self._taken = True
+        if self._pool is None:
+            return iter(())
+        self._stop.value = 1
+        try:
+            (pickled,) = self._pool.drain()
+        finally:
+            self.close()
+        self._head = self._head[len(pickled) :]  # what the worker did not reach
+        return (pickle.loads(part) for part in pickled)
+
+    def rest(self) -> Iterator[Unit | LoadError]:
+        """The units not parsed ahead, in input order (call after :meth:`take`)."""
+        if not self._taken:
+            raise RuntimeError("ParseAhead.rest() before take()")
+        head, self._head = self._head, []
+        yield from head
+        yield from self._units
+
+    def close(self) -> None:
+        """End the worker (parts not taken are dropped)."""
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
+
+    def __enter__(self) -> ParseAhead:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,132 @@
+"""ParseAhead: the start of an input parsed early gives exactly what parsing it later gives."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import (
+    feed_page,
+    gz,
+    jsonl_text,
+    make_record,
+    to_api_object,
+    to_markdown,
+    write,
+    write_json,
+    write_md,
+    zip_bytes,
+)
+
+import pipeline.ahead as ahead_module
+from pipeline.ahead import ParseAhead
+from pipeline.errors import WorkerDiedError
+from pipeline.frame import columns_to_frame, iter_parts
+
+
+@pytest.fixture
+def mixed(tmp_path: Path) -> list[str]:
+    """Markdown, a feed page, gzip, JSON Lines with a bad line, a zip with a bad member, a bad
+    file and a walk error: every kind of unit and error, in a known order."""
+    objects = [to_api_object(make_record(i)) for i in range(40, 46)]
+    for i in range(9):
+        write_md(tmp_path / "a" / f"{i:02d}.md", make_record(i + 1))
+    write(tmp_path / "a" / "03_bad.md", "---\ntitle: [\n---\n")
+    write_json(tmp_path / "a" / "10.json", feed_page(objects[:2]))
+    write(tmp_path / "a" / "11.md.gz", gz(to_markdown(make_record(20))))
+    write(tmp_path / "a" / "12.jsonl", jsonl_text(objects[2:]) + "{bad\n")
+    members = [(f"m{i}.md", to_markdown(make_record(30 + i))) for i in range(3)]
+    write(tmp_path / "a" / "13.zip", zip_bytes([*members, ("bad.md", "no front matter")]))
+    return [str(tmp_path / "a"), str(tmp_path / "missing.md")]
+
+
+def _flatten(parts) -> tuple[pd.DataFrame, list]:
+    frames, errors = [], []
+    for columns, part_errors in parts:
+        frames.append(columns_to_frame(columns))
+        errors += part_errors
+    return pd.concat(frames, ignore_index=True), errors
+
+
+def _reference(paths: list[str]) -> tuple[pd.DataFrame, list]:
+    return _flatten(iter_parts(paths, chunk_size=2, jobs=1))
+
+
+@pytest.fixture
+def low_threshold(monkeypatch):
+    monkeypatch.setattr(ahead_module, "PARALLEL_THRESHOLD", 1)
+
+
+@pytest.mark.parametrize("units", [1, 3, 100])
+@pytest.mark.parametrize("wait", [0.0, 0.5])
+def test_parsed_ahead_or_not_the_parts_are_the_same(mixed, low_threshold, units, wait) -> None:
+    """Whether the worker is stopped at once or has parsed its whole head, and whatever part
+    of the input the head is, the rows and errors (walk errors included) come out as
+    without a head start, in input order."""
+    expected_frame, expected_errors = _reference(mixed)
+    with ParseAhead(mixed, chunk_size=2, units=units) as ahead:
+        assert ahead.started
+        time.sleep(wait)
+        frame, errors = _flatten(iter_parts(mixed, chunk_size=2, jobs=2, ahead=ahead))
+    pd.testing.assert_frame_equal(frame, expected_frame)
+    assert errors == expected_errors
+    assert [e.source.rsplit("/", 1)[-1] for e in errors] == [
+        "03_bad.md",
+        "12.jsonl:5",
+        "13.zip::bad.md",
+        "missing.md",
+    ]
+
+
+def test_given_time_the_worker_parses_the_whole_head(mixed, low_threshold) -> None:
+    with ParseAhead(mixed, chunk_size=2, units=3) as ahead:
+        future = ahead._pool.in_flight[0][0]
+        deadline = time.monotonic() + 60
+        while not future.done() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        parts = list(ahead.take())
+        assert len(parts) == 3
+        assert [len(columns["source"]) + len(errors) for columns, errors in parts] == [2, 2, 2]
+        assert next(ahead.rest())  # the rest starts after the head
+
+
+def test_a_small_input_starts_no_worker(mixed) -> None:
+    """Under PARALLEL_THRESHOLD files or lines a fork costs more than it saves."""
+    with ParseAhead(mixed, chunk_size=2) as ahead:
+        assert not ahead.started
+        assert multiprocessing.active_children() == []
+        frame, errors = _flatten(iter_parts(mixed, chunk_size=2, ahead=ahead))
+    expected_frame, expected_errors = _reference(mixed)
+    pd.testing.assert_frame_equal(frame, expected_frame)
+    assert errors == expected_errors
+
+
+def test_misuse_is_refused(mixed, low_threshold) -> None:
+    with ParseAhead(mixed, chunk_size=2) as ahead:
+        with pytest.raises(RuntimeError, match="before take"):
+            next(ahead.rest())
+        ahead.take()
+        with pytest.raises(RuntimeError, match="twice"):
+            ahead.take()
+
+
+def test_leaving_without_taking_ends_the_worker(mixed, low_threshold) -> None:
+    with ParseAhead(mixed, chunk_size=2, units=100) as ahead:
+        assert ahead.started and multiprocessing.active_children()
+    assert multiprocessing.active_children() == []
+
+
+def test_a_killed_worker_is_reported_when_taken(mixed, low_threshold, monkeypatch) -> None:
+    def dies(unit, settings):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    monkeypatch.setattr(ahead_module, "parse_unit", dies)
+    with ParseAhead(mixed, chunk_size=2) as ahead, pytest.raises(WorkerDiedError):
+        time.sleep(0.2)
+        ahead.take()
+    assert multiprocessing.active_children() == []
