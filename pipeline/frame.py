@@ -12,7 +12,7 @@ import itertools
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
 import pandas as pd
@@ -155,6 +155,19 @@ def unit_size(unit: Unit) -> tuple[int, int]:
     if isinstance(unit, LinesChunk):
         return len(unit.items), unit.nbytes
     return len(unit), sum(len(source.data) for source in unit if source.data is not None)
+
+
+def unit_slice(unit: Unit, start: int, stop: int | None = None) -> Unit:
+    """Files or lines ``start:stop`` of ``unit``, as a unit of their own (line numbers kept)."""
+    if isinstance(unit, LinesChunk):
+        items = unit.items[start:stop]
+        return replace(unit, first_line=unit.first_line + start, items=items)
+    return unit[start:stop]
+
+
+def merge_parts(parts: list[Part]) -> Part:
+    """One part from consecutive parts: columns joined, errors in order."""
+    return _merge_columns([columns for columns, _ in parts]), [e for _, errs in parts for e in errs]
 
 
 def _parse_and_finish(

@@ -26,7 +26,7 @@ from conftest import (
 import pipeline.ahead as ahead_module
 from pipeline.ahead import ParseAhead
 from pipeline.errors import WorkerDiedError
-from pipeline.frame import columns_to_frame, iter_parts
+from pipeline.frame import columns_to_frame, iter_parts, parse_unit
 
 
 @pytest.fixture
@@ -53,8 +53,8 @@ def _flatten(parts) -> tuple[pd.DataFrame, list]:
     return pd.concat(frames, ignore_index=True), errors
 
 
-def _reference(paths: list[str]) -> tuple[pd.DataFrame, list]:
-    return _flatten(iter_parts(paths, chunk_size=2, jobs=1))
+def _reference(paths: list[str], chunk_size: int = 2) -> tuple[pd.DataFrame, list]:
+    return _flatten(iter_parts(paths, chunk_size=chunk_size, jobs=1))
 
 
 @pytest.fixture
@@ -64,15 +64,19 @@ def low_threshold(monkeypatch):
 
 @pytest.mark.parametrize("units", [1, 3, 100])
 @pytest.mark.parametrize("wait", [0.0, 0.5])
-def test_parsed_ahead_or_not_the_parts_are_the_same(mixed, low_threshold, units, wait) -> None:
-    """Whether the worker is stopped at once or has parsed its whole head, and whatever part
-    of the input the head is, the rows and errors (walk errors included) come out as
-    without a head start, in input order."""
-    expected_frame, expected_errors = _reference(mixed)
-    with ParseAhead(mixed, chunk_size=2, units=units) as ahead:
+@pytest.mark.parametrize("stop_every", [1, 250])
+def test_parsed_ahead_or_not_the_parts_are_the_same(
+    mixed, low_threshold, monkeypatch, units, wait, stop_every
+) -> None:
+    """Whether the worker is stopped at once, inside a unit (``stop_every`` 1) or after its
+    whole head, and whatever part of the input the head is, the rows and errors (walk errors
+    included, line numbers kept) come out as without a head start, in input order."""
+    monkeypatch.setattr(ahead_module, "STOP_EVERY", stop_every)
+    expected_frame, expected_errors = _reference(mixed, chunk_size=3)
+    with ParseAhead(mixed, chunk_size=3, units=units) as ahead:
         assert ahead.started
         time.sleep(wait)
-        frame, errors = _flatten(iter_parts(mixed, chunk_size=2, jobs=2, ahead=ahead))
+        frame, errors = _flatten(iter_parts(mixed, chunk_size=3, jobs=2, ahead=ahead))
     pd.testing.assert_frame_equal(frame, expected_frame)
     assert errors == expected_errors
     assert [e.source.rsplit("/", 1)[-1] for e in errors] == [
@@ -81,6 +85,27 @@ def test_parsed_ahead_or_not_the_parts_are_the_same(mixed, low_threshold, units,
         "13.zip::bad.md",
         "missing.md",
     ]
+
+
+def test_a_worker_stopped_inside_a_unit_hands_over_its_start(
+    mixed, low_threshold, monkeypatch
+) -> None:
+    """The parsed start of the unit comes out of take(), its end out of rest()."""
+    monkeypatch.setattr(ahead_module, "STOP_EVERY", 1)
+    monkeypatch.setattr(ahead_module, "parse_unit", _slow_parse)
+    with ParseAhead(mixed, chunk_size=3, units=2) as ahead:
+        time.sleep(0.6)  # the worker is inside its first unit (0.4 s per file)
+        parts = list(ahead.take())
+        rest = list(ahead.rest())
+    parsed = sum(len(columns["source"]) + len(errors) for columns, errors in parts)
+    assert 1 <= parsed < 3
+    assert len(rest[0]) == 3 - parsed  # the end of the first unit
+    assert len(rest[1]) == 3  # the next unit, untouched
+
+
+def _slow_parse(unit, settings):
+    time.sleep(0.4 * len(unit))
+    return parse_unit(unit, settings)
 
 
 def test_given_time_the_worker_parses_the_whole_head(mixed, low_threshold) -> None:

@@ -351,3 +351,19 @@ def test_every_input_kind_gives_the_same_rows_and_errors_in_workers(tmp_path, mo
         f"{tmp_path}/a/05.zip::bad.md",
         str(tmp_path / "missing.md"),
     ]
+
+
+def test_unit_slice_keeps_line_numbers_and_merge_parts_keeps_order(tmp_path):
+    """A unit cut in two and parsed apart gives, merged, what the whole unit gives."""
+    from pipeline.frame import columns_to_frame, merge_parts, parse_unit, unit_slice
+    from pipeline.records import LinesChunk
+
+    lines = [json.dumps(to_api_object(make_record(i + 1))).encode() for i in range(5)]
+    lines[3] = b"{oops"
+    chunk = LinesChunk("dump.jsonl", "dump", 11, lines)
+    whole = parse_unit(chunk)
+    halves = [parse_unit(unit_slice(chunk, 0, 2)), parse_unit(unit_slice(chunk, 2))]
+    merged = merge_parts(halves)
+    assert [e.source for e in merged[1]] == ["dump.jsonl:14"] == [e.source for e in whole[1]]
+    pd.testing.assert_frame_equal(columns_to_frame(merged[0]), columns_to_frame(whole[0]))
+    assert unit_slice(["a", "b", "c"], 1) == ["b", "c"]
