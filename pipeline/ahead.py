@@ -5,13 +5,15 @@ the model, and that cannot move into the workers (they are forked after it, to i
 model; importing it in each would cost that second again per worker). On a 2-core machine the
 other core would idle meanwhile. A :class:`ParseAhead` started before the model load has it
 parse the first units until :meth:`~ParseAhead.take` is called; then
-:func:`pipeline.frame.iter_parts` finishes (scores) those parts in this process while the
-scoring workers start on the rest. Output, its order and errors are the same as without it.
+:func:`pipeline.frame.iter_parts` hands those parsed units to the scoring workers first (they
+only unpickle and score them) and the rest after. Output, its order and errors are the same
+as without it.
 
 The worker keeps what it parsed (pickled, one part per unit) and sends it all in one message
 when asked. Sent unit by unit instead, each result waited on this process's import, which
 holds the GIL: the worker idled 0.1-0.3 s per unit with its pipe full. It is ended, and its
-pool's thread joined, before the scoring workers are forked.
+pool's thread joined, before the scoring workers are forked. If it dies (killed), nothing is
+lost: its units are parsed by the scoring workers instead.
 """
 
 from __future__ import annotations
@@ -22,10 +24,11 @@ import pickle
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from pipeline.errors import LoadError
+from pipeline.errors import LoadError, WorkerDiedError
 from pipeline.frame import (
     CHUNK_SIZE,
     PARALLEL_THRESHOLD,
+    ParsedUnit,
     ParseSettings,
     Part,
     Unit,
@@ -50,39 +53,32 @@ STOP_EVERY = 250
 
 def _parse_head(
     head: list[Unit | LoadError], settings: ParseSettings, stop: Any, _: object
-) -> tuple[list[bytes], int]:
-    """Worker task: parse ``head`` until ``stop`` is set; one pickled part per unit reached.
+) -> tuple[list[ParsedUnit], int]:
+    """Worker task: parse ``head`` until ``stop`` is set; one parsed unit per unit reached.
 
-    Returns the parts and, when the last one covers only the start of its unit, how many
-    files or lines of it (else 0).
+    Returns them and, when the last one covers only the start of its unit, how many files or
+    lines of it (else 0).
     """
-    parts: list[bytes] = []
+    parsed: list[ParsedUnit] = []
     for item in head:
         if stop.value:
             break
         if isinstance(item, LoadError):
-            parts.append(_pickled(error_part(item)))
+            parsed.append(_pickled(error_part(item), 0))
             continue
         size = unit_size(item)[0]
         pieces = []
         for start in range(0, size, STOP_EVERY):
             if pieces and stop.value:
-                parts.append(_pickled(merge_parts(pieces)))
-                return parts, start
+                parsed.append(_pickled(merge_parts(pieces), start))
+                return parsed, start
             pieces.append(parse_unit(unit_slice(item, start, start + STOP_EVERY), settings))
-        parts.append(_pickled(merge_parts(pieces)))
-    return parts, 0
+        parsed.append(_pickled(merge_parts(pieces), size))
+    return parsed, 0
 
 
-def _pickled(part: Part) -> bytes:
-    return pickle.dumps(part, protocol=pickle.HIGHEST_PROTOCOL)
-
-
-def _unpickled(pickled: list[bytes]) -> Iterator[Part]:
-    """Each part, unpickled when it is needed; its bytes are released as it goes."""
-    pickled.reverse()
-    while pickled:
-        yield pickle.loads(pickled.pop())
+def _pickled(part: Part, records: int) -> ParsedUnit:
+    return ParsedUnit(pickle.dumps(part, protocol=pickle.HIGHEST_PROTOCOL), records)
 
 
 class ParseAhead:
@@ -121,26 +117,33 @@ class ParseAhead:
             # The head reaches the worker through fork, not pickled (archive members are bytes).
             task = functools.partial(_parse_head, self._head, settings, self._stop)
             self._pool = OrderedPool(task, 1, fork=True, max_bytes=0)
-            self._pool.offer(None)
+            for _ in self._pool.submit(None):  # nothing can be ready yet
+                raise AssertionError("a result before the first task")
 
-    def take(self) -> Iterator[Part]:
-        """Stop the worker after its current unit; its parts, in input order (then it ends)."""
+    def take(self) -> list[ParsedUnit]:
+        """Stop the worker after its current piece; the units it parsed, in input order.
+
+        The worker ends here. If it died, nothing was parsed ahead: :meth:`rest` is then the
+        whole input (a crash that recurs will be met, and reported, by whoever parses it).
+        """
         if self._taken:
             raise RuntimeError("ParseAhead.take() called twice")
         self._taken = True
         if self._pool is None:
-            return iter(())
+            return []
         self._stop.value = 1
         try:
-            ((pickled, covered),) = self._pool.drain()
+            ((parsed, covered),) = self._pool.drain()
+        except WorkerDiedError:
+            return []
         finally:
             self.close()
-        reached = len(pickled)
+        reached = len(parsed)
         rest = self._head[reached:]  # what the worker did not reach...
         if covered:  # ... and the end of the unit it was stopped in
             rest.insert(0, unit_slice(self._head[reached - 1], covered))
         self._head = rest
-        return _unpickled(pickled)
+        return parsed
 
     def rest(self) -> Iterator[Unit | LoadError]:
         """The units not parsed ahead, in input order (call after :meth:`take`)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import itertools
 import os
+import pickle
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
@@ -115,6 +116,17 @@ Part = tuple[dict[str, Any], list[LoadError]]  # a parsed unit: typed columns an
 
 
 @dataclass(frozen=True)
+class ParsedUnit:
+    """A unit parsed already (ahead, in another worker), pickled: only finishing is left.
+
+    It travels as bytes, so the process that hands it on never unpickles it.
+    """
+
+    data: bytes  # the pickled Part
+    records: int  # files or lines it was parsed from
+
+
+@dataclass(frozen=True)
 class ParseSettings:
     """How records are parsed (the same in this process and in every worker)."""
 
@@ -171,9 +183,12 @@ def merge_parts(parts: list[Part]) -> Part:
 
 
 def _parse_and_finish(
-    settings: ParseSettings, finish: Callable[[Part], Any] | None, unit: Unit
+    settings: ParseSettings, finish: Callable[[Part], Any] | None, unit: Unit | ParsedUnit
 ) -> Any:
-    part = parse_unit(unit, settings)
+    if isinstance(unit, ParsedUnit):
+        part: Part = pickle.loads(unit.data)
+    else:
+        part = parse_unit(unit, settings)
     return part if finish is None else finish(part)
 
 
@@ -196,16 +211,15 @@ def iter_parts(
     start only once ``PARALLEL_THRESHOLD`` files or lines wait (a small input never pays for
     them; a JSON array or an archive counts as one file until its members are listed).
     Errors found while walking come out in order too, as parts without rows. With ``ahead``
-    (made from the same ``paths``), its parts come first, finished here while the workers
-    start on the rest.
+    (made from the same ``paths``), the units it parsed go first, to be finished like the rest.
     """
     with _StreamParser(settings, jobs, finish, setup) as parser:
         if ahead is None:
             units = iter_units(paths, settings.limits, chunk_size)
         else:
-            parsed = ahead.take()
+            for parsed in ahead.take():
+                yield from parser.add(parsed)
             units = ahead.rest()
-            yield from parser.add_parsed(parsed, units)
         for unit in units:
             yield from parser.add(unit)
         yield from parser.finish()
@@ -214,8 +228,8 @@ def iter_parts(
 class ParsedAhead(Protocol):
     """The start of an input parsed already (see :class:`pipeline.ahead.ParseAhead`)."""
 
-    def take(self) -> Iterator[Part]:
-        """The parts parsed ahead, in order (stops the parsing ahead)."""
+    def take(self) -> list[ParsedUnit]:
+        """The units parsed ahead, in order (stops the parsing ahead)."""
 
     def rest(self) -> Iterator[Unit | LoadError]:
         """The units not parsed ahead, in order."""
@@ -293,33 +307,14 @@ class _StreamParser:
         in_pool = self.pool.held_bytes if self.pool is not None else 0
         return self.queued_bytes + in_pool
 
-    def add(self, unit: Unit | LoadError) -> Iterator[Any]:
+    def add(self, unit: Unit | ParsedUnit | LoadError) -> Iterator[Any]:
         if isinstance(unit, LoadError):
             yield from self._put_error(unit)
+        elif isinstance(unit, ParsedUnit):
+            yield from self._submit(unit, len(unit.data), unit.records)
         else:
             records, nbytes = unit_size(unit)
             yield from self._submit(unit, nbytes, records)
-
-    def add_parsed(self, parts: Iterator[Part], units: Iterator[Unit | LoadError]) -> Iterator[Any]:
-        """Finish ``parts`` (the start of the input) here, once workers have the next units.
-
-        The workers start at once (when any unit is left), and get as many units as they
-        hold without waiting before this process finishes the parts: both run together.
-        """
-        first = next(parts, None)
-        if first is None:
-            return
-        pending = next(units, None)
-        if pending is not None:
-            self._start_now()
-            assert self.pool is not None
-            while pending is not None and self._offer(pending):
-                pending = next(units, None)
-        yield self._finished(first)
-        for part in parts:
-            yield self._finished(part)
-        if pending is not None:
-            yield from self.add(pending)
 
     def finish(self) -> Iterator[Any]:
         if self.pool is None:
@@ -330,20 +325,6 @@ class _StreamParser:
     def _finished(self, part: Part) -> Any:
         return part if self.finish_part is None else self.finish_part(part)
 
-    def _offer(self, unit: Unit | LoadError) -> bool:
-        """Queue ``unit`` in the started pool if it fits without waiting (no result taken)."""
-        assert self.pool is not None
-        if isinstance(unit, LoadError):
-            self.pool.keep_result(self._finished(error_part(unit)))
-            return True
-        return self.pool.offer(unit, unit_size(unit)[1])
-
-    def _start_now(self) -> None:
-        """Start the pool with nothing queued (the caller fills it)."""
-        assert self.pool is None and not self.queued
-        for _ in self._start_pool(self.jobs or os.cpu_count() or 1):
-            raise AssertionError("nothing was queued")  # pragma: no cover
-
     def _put_error(self, error: LoadError) -> Iterator[Any]:
         value = self._finished(error_part(error))
         if self.pool is None:
@@ -351,7 +332,7 @@ class _StreamParser:
         else:
             yield from self.pool.put_result(value)
 
-    def _submit(self, unit: Unit, nbytes: int, records: int) -> Iterator[Any]:
+    def _submit(self, unit: Unit | ParsedUnit, nbytes: int, records: int) -> Iterator[Any]:
         if self.pool is not None:
             yield from self.pool.submit(unit, nbytes)
             return

@@ -7,6 +7,7 @@ folder and renamed into place only when complete, so a crash never leaves half a
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -159,23 +160,36 @@ class TableWriter:
         self._tmp = None
 
     def abort(self) -> None:
-        """Drop the partial output; the user's existing file (if any) is left as it was."""
-        if self._parquet is not None:
-            self._parquet.close()
-        if self._stream is not None and self._stream is not sys.stdout:
-            self._stream.close()
-        if self._tmp is not None and self._tmp.exists():
-            self._tmp.unlink()
-        self._tmp = None
+        """Drop the partial output; the user's existing file (if any) is left as it was.
+
+        Never raises for a failing close (on a full disk the close's flush fails as the
+        write did): the temporary file is removed whatever happens.
+        """
+        try:
+            if self._parquet is not None:
+                with contextlib.suppress(OSError, pa.ArrowException):
+                    self._parquet.close()
+            if self._stream is not None and self._stream is not sys.stdout:
+                with contextlib.suppress(OSError, ValueError):
+                    self._stream.close()
+        finally:
+            self._parquet = None
+            if self._tmp is not None:
+                self._tmp.unlink(missing_ok=True)
+            self._tmp = None
 
     def __enter__(self) -> TableWriter:
         return self
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        if exc_type is None:
-            self.close()
-        else:
+        if exc_type is not None:
             self.abort()
+            return
+        try:
+            self.close()
+        except BaseException:  # the flush, fsync or rename failed: no partial file is left
+            self.abort()
+            raise
 
 
 def write_frame(frame: pd.DataFrame, path: str | os.PathLike[str] | None) -> None:

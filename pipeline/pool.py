@@ -83,8 +83,7 @@ class OrderedPool:
 
     ``setup`` runs once in each worker (e.g. to limit its threads). ``jobs`` 1 runs each task
     here, at once, unless ``fork`` asks for one worker (to work while this process does
-    something else). At most ``max_in_flight`` items (default ``2 * jobs + 1``) wait for
-    their result. Use as a context manager: leaving it (also by an exception, or a consumer
+    something else). Use as a context manager: leaving it (also by an exception, or a consumer
     that stops early) terminates the workers.
     """
 
@@ -96,12 +95,10 @@ class OrderedPool:
         max_bytes: int,
         setup: Callable[[], None] | None = None,
         fork: bool | None = None,
-        max_in_flight: int | None = None,
     ) -> None:
         self.task = task
         self.jobs = jobs
         self.max_bytes = max_bytes
-        self.max_in_flight = max_in_flight or 2 * jobs + 1
         self.pool: ProcessPoolExecutor | None = None
         if jobs > 1 if fork is None else fork:
             # Forked workers all start here, before the executor starts its thread. The task
@@ -168,40 +165,24 @@ class OrderedPool:
             return
         while not self.has_room(nbytes):
             yield self._collect()
-        self._send(item, nbytes)
-        yield from self.ready()
-
-    def offer(self, item: Any, nbytes: int = 0) -> bool:
-        """Submit ``item`` if that needs no waiting; results stay queued. False: no room."""
-        if self.pool is None or not self.has_room(nbytes):
-            return False
-        self._send(item, nbytes)
-        return True
-
-    def has_room(self, nbytes: int = 0) -> bool:
-        """Whether one more item of ``nbytes`` fits in flight (an empty pool takes any)."""
-        return not self.in_flight or (
-            len(self.in_flight) < self.max_in_flight
-            and self.in_flight_bytes + nbytes <= self.max_bytes
-        )
-
-    def _send(self, item: Any, nbytes: int) -> None:
-        assert self.pool is not None
         try:
             future = self.pool.submit(_run, item)
         except BrokenProcessPool:  # a worker died since the last result was taken
             raise _worker_died() from None
         self.in_flight.append((future, nbytes))
         self.in_flight_bytes += nbytes
+        yield from self.ready()
+
+    def has_room(self, nbytes: int = 0) -> bool:
+        """Whether one more item of ``nbytes`` fits in flight (an empty pool takes any)."""
+        return not self.in_flight or (
+            len(self.in_flight) <= 2 * self.jobs and self.in_flight_bytes + nbytes <= self.max_bytes
+        )
 
     def put_result(self, value: Any) -> Iterator[Any]:
         """Queue a result computed here, after everything submitted before it."""
-        self.keep_result(value)
-        yield from self.ready()
-
-    def keep_result(self, value: Any) -> None:
-        """Queue a result computed here without taking any ready one (see :meth:`offer`)."""
         self.in_flight.append((_Done(value), 0))
+        yield from self.ready()
 
     def ready(self) -> Iterator[Any]:
         """Results that are done, in order, stopping at the first one still running."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import pickle
 import signal
 import time
 from pathlib import Path
@@ -25,7 +26,6 @@ from conftest import (
 
 import pipeline.ahead as ahead_module
 from pipeline.ahead import ParseAhead
-from pipeline.errors import WorkerDiedError
 from pipeline.frame import columns_to_frame, iter_parts, parse_unit
 
 
@@ -95,10 +95,11 @@ def test_a_worker_stopped_inside_a_unit_hands_over_its_start(
     monkeypatch.setattr(ahead_module, "parse_unit", _slow_parse)
     with ParseAhead(mixed, chunk_size=3, units=2) as ahead:
         time.sleep(0.6)  # the worker is inside its first unit (0.4 s per file)
-        parts = list(ahead.take())
+        units = ahead.take()
         rest = list(ahead.rest())
+    parts = [pickle.loads(unit.data) for unit in units]
     parsed = sum(len(columns["source"]) + len(errors) for columns, errors in parts)
-    assert 1 <= parsed < 3
+    assert 1 <= parsed < 3 and [unit.records for unit in units] == [parsed]
     assert len(rest[0]) == 3 - parsed  # the end of the first unit
     assert len(rest[1]) == 3  # the next unit, untouched
 
@@ -114,8 +115,9 @@ def test_given_time_the_worker_parses_the_whole_head(mixed, low_threshold) -> No
         deadline = time.monotonic() + 60
         while not future.done() and time.monotonic() < deadline:
             time.sleep(0.01)
-        parts = list(ahead.take())
-        assert len(parts) == 3
+        parsed = ahead.take()
+        parts = [pickle.loads(unit.data) for unit in parsed]
+        assert [unit.records for unit in parsed] == [2, 2, 2]
         assert [len(columns["source"]) + len(errors) for columns, errors in parts] == [2, 2, 2]
         assert next(ahead.rest())  # the rest starts after the head
 
@@ -146,12 +148,17 @@ def test_leaving_without_taking_ends_the_worker(mixed, low_threshold) -> None:
     assert multiprocessing.active_children() == []
 
 
-def test_a_killed_worker_is_reported_when_taken(mixed, low_threshold, monkeypatch) -> None:
+def test_a_killed_worker_costs_nothing_but_its_head_start(mixed, low_threshold, monkeypatch):
+    """Its units are parsed by the scoring side instead: same rows, same errors."""
+
     def dies(unit, settings):
         os.kill(os.getpid(), signal.SIGKILL)
 
     monkeypatch.setattr(ahead_module, "parse_unit", dies)
-    with ParseAhead(mixed, chunk_size=2) as ahead, pytest.raises(WorkerDiedError):
+    expected_frame, expected_errors = _reference(mixed, chunk_size=3)
+    with ParseAhead(mixed, chunk_size=3) as ahead:
         time.sleep(0.2)
-        ahead.take()
+        frame, errors = _flatten(iter_parts(mixed, chunk_size=3, jobs=2, ahead=ahead))
+    pd.testing.assert_frame_equal(frame, expected_frame)
+    assert errors == expected_errors
     assert multiprocessing.active_children() == []

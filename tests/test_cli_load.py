@@ -212,3 +212,46 @@ def test_score_load_starts_without_scikit_learn():
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "[]"
+
+
+def _file_size_cap(limit: int):
+    """preexec_fn: writes past ``limit`` bytes fail with EFBIG (a full disk, without root)."""
+    import resource
+    import signal
+
+    def apply() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return apply
+
+
+@pytest.mark.parametrize("command", ["load", "predict"])
+@pytest.mark.parametrize("records", [12, 400])
+def test_an_output_that_cannot_be_written_is_one_line_and_leaves_no_file(
+    tmp_path, command, records
+):
+    """The disk fills while the output is written (400 records) or when its last buffer is
+    flushed at the close (12): status 1, one line, no partial or temporary file left."""
+    objects = [to_api_object(make_record(i)) for i in range(1, records + 1)]
+    write(tmp_path / "in" / "dump.jsonl", jsonl_text(objects))
+    args = [command, str(tmp_path / "in"), "-o", str(tmp_path / "out" / "rows.csv")]
+    if command == "predict":
+        from test_scoring import train_tiny_model
+
+        model = train_tiny_model(tmp_path / "train", tmp_path / "model" / "quality.joblib")
+        args += ["--model", str(model)]
+    (tmp_path / "out").mkdir()
+    proc = subprocess.run(
+        [sys.executable, "-c", "from pipeline.cli import run; run()", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        cwd=tmp_path,
+        timeout=120,
+        preexec_fn=_file_size_cap(1024),
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert len(_lines(proc.stderr)) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert "File too large" in proc.stderr
+    assert listing(tmp_path / "out") == []

@@ -49,6 +49,18 @@ def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
     return typer.Exit(code)
 
 
+def write_error_report(path: Path | None, errors: list[LoadError]) -> None:
+    """``--errors FILE``: the errors as a table; a failure to write it is one line, status 1."""
+    if path is None:
+        return
+    from pipeline.outputs import OutputError, write_errors
+
+    try:
+        write_errors(path, errors)
+    except (OutputError, OSError) as exc:
+        raise fail(f"cannot write the error report: {exc}", EXIT_BAD_INPUT) from None
+
+
 def silence_stdout() -> None:
     """Point standard output at /dev/null (its reader left), so the exit cannot fail on it."""
     devnull = os.open(os.devnull, os.O_WRONLY)

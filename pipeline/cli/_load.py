@@ -18,10 +18,11 @@ from pipeline.cli._common import (
     fail,
     print_error,
     silence_stdout,
+    write_error_report,
 )
-from pipeline.errors import LoadError, StrictModeError, WorkerDiedError, one_line
+from pipeline.errors import StrictModeError, WorkerDiedError, one_line
 from pipeline.frame import load_records
-from pipeline.outputs import OutputError, TableWriter, format_of, write_errors
+from pipeline.outputs import OutputError, TableWriter, format_of
 
 
 @app.command("load")
@@ -79,7 +80,7 @@ def load_command(
         writer.abort()
         raise
     _write_table(writer, result.frame, out)
-    _write_errors(errors_file, result.errors)
+    write_error_report(errors_file, result.errors)
     frame = result.frame
     if out is not None:
         scored = int(frame["quality"].notna().sum())
@@ -102,11 +103,3 @@ def _write_table(writer: TableWriter, frame: pd.DataFrame, out: Path | None) -> 
     except OSError as exc:  # a full disk, a closed stream...
         message = f"cannot write {out or 'standard output'}: {one_line(exc)}"
         raise fail(message, EXIT_BAD_INPUT) from None
-
-
-def _write_errors(path: Path | None, errors: list[LoadError]) -> None:
-    if path is not None:
-        try:
-            write_errors(path, errors)
-        except (OutputError, OSError) as exc:
-            raise fail(f"cannot write the error report: {exc}") from None

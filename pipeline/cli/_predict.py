@@ -27,10 +27,11 @@ from pipeline.cli._common import (
     is_terminal,
     print_error,
     silence_stdout,
+    write_error_report,
 )
 from pipeline.errors import WorkerDiedError, one_line
 from pipeline.frame import DEFAULT_BATCH_SIZE
-from pipeline.outputs import OutputError, TableWriter, format_of, write_errors
+from pipeline.outputs import OutputError, TableWriter, format_of
 from pipeline.scoring import (
     DEFAULT_LEVEL,
     DEFAULT_TOP,
@@ -170,8 +171,7 @@ def predict_command(
         else:
             batches = local_batches(scorer, paths, batch_size=batch_size, jobs=jobs, ahead=head)
         summary = _run(batches, writer, scorer, field_plan, out)
-    if errors_file is not None:
-        write_errors(errors_file, summary.errors)
+    write_error_report(errors_file, summary.errors)
     _report(summary, out, field_plan)
     raise typer.Exit(EXIT_BAD_INPUT if summary.errors else EXIT_OK)
 
