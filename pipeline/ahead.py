@@ -117,9 +117,13 @@ class ParseAhead:
             self._stop = multiprocessing.get_context("fork").RawValue("b", 0)
             # The head reaches the worker through fork, not pickled (archive members are bytes).
             task = functools.partial(_parse_head, self._head, settings, self._stop)
-            self._pool = OrderedPool(task, 1, fork=True, max_bytes=0)
-            for _ in self._pool.submit(None):  # nothing can be ready yet
-                raise AssertionError("a result before the first task")
+            try:
+                self._pool = OrderedPool(task, 1, fork=True, max_bytes=0)
+                for _ in self._pool.submit(None):  # nothing can be ready yet
+                    raise AssertionError("a result before the first task")
+            except BaseException:  # e.g. Ctrl-C: no caller holds this object to close it yet
+                self.close()
+                raise
 
     def take(self) -> list[ParsedUnit]:
         """Stop the worker after its current piece; the units it parsed, in input order.

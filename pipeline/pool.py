@@ -24,12 +24,14 @@ import sys
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FuturesTimeout
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from pipeline.errors import WorkerDiedError
 
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
+LIVENESS_POLL = 1.0  # seconds a wait for a result lasts before the workers are looked at
 _WORKER_TASK: Callable[[Any], Any] | None = None  # this worker's task, inherited by fork
 
 
@@ -74,7 +76,7 @@ class _Done:
     def done(self) -> bool:
         return True
 
-    def result(self) -> Any:
+    def result(self, timeout: float | None = None) -> Any:
         return self.value
 
 
@@ -202,9 +204,27 @@ class OrderedPool:
         result, nbytes = self.in_flight.popleft()
         self.in_flight_bytes -= nbytes
         try:
-            return result.result()
+            while True:
+                try:
+                    return result.result(timeout=LIVENESS_POLL)
+                except FuturesTimeout:
+                    if self._a_worker_died():
+                        raise _worker_died() from None
         except BrokenProcessPool:
             raise _worker_died() from None
+
+    def _a_worker_died(self) -> bool:
+        """Whether a worker process has ended (they end only when the pool is shut down).
+
+        The executor reports a dead worker itself, except one killed while sending its
+        result: its thread then waits for the rest of that message for good (seen: a hang in
+        about 1 run in 10 when a worker was killed). So a long wait looks at the processes.
+        """
+        processes = getattr(self.pool, "_processes", None) or {}
+        try:
+            return any(process.exitcode is not None for process in list(processes.values()))
+        except RuntimeError:  # the executor's thread changed the table meanwhile: look again
+            return False
 
 
 def _worker_died() -> WorkerDiedError:

@@ -438,8 +438,8 @@ def local_batches(
     dump) is scored where it was parsed: in forked workers when the input is large (``jobs``
     None: all cores), so only the few output columns cross between processes. Each worker
     predicts on one thread: the workers already fill the cores. ``ahead``: the start of
-    ``paths`` parsed while the model loaded (made with :func:`score_chunk` units); it is
-    scored here while the workers start on the rest.
+    ``paths`` parsed while the model loaded (made with :func:`score_chunk` units); its
+    units go to the workers first, to be scored only.
     """
     yield from iter_parts(
         paths,

@@ -162,3 +162,45 @@ def test_stopping_a_busy_stream_early_never_hangs_or_leaks(tmp_path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["True", "1"]
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_worker_killed_while_sending_its_result_is_an_error_not_a_hang(jobs) -> None:
+    """The executor never notices a worker that dies half-way through a result (its thread
+    waits for the rest of the message): the pool must, and say so."""
+    script = textwrap.dedent(
+        f"""
+        import multiprocessing.connection as mc, os, signal, sys
+        import pipeline.pool as pool_module
+        from pipeline.errors import WorkerDiedError
+
+        pool_module.LIVENESS_POLL = 0.1
+
+        def half_then_die(self, buf, write=os.write):
+            buf = memoryview(buf)
+            if len(buf) > 16384:  # the result itself, not its length header
+                write(self._handle, buf[: len(buf) // 2])
+                os.kill(os.getpid(), signal.SIGKILL)
+            while len(buf):
+                buf = buf[write(self._handle, buf):]
+
+        def task(item):
+            if item == 1:
+                mc.Connection._send = half_then_die  # in this worker only
+            return b"x" * 1_000_000
+
+        pool = pool_module.OrderedPool(task, {jobs}, fork=True, max_bytes=10**9)
+        with pool:
+            try:
+                for item in range(4):
+                    list(pool.submit(item))
+                list(pool.drain())
+            except WorkerDiedError as exc:
+                print("died:", exc)
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("died: a worker process died"), done.stdout
