@@ -60,3 +60,12 @@ def test_standard_output_that_cannot_be_written_is_an_error(tmp_path) -> None:
     assert proc.returncode == 1
     lines = proc.stderr.decode().splitlines()
     assert len(lines) == 1 and "No space left" in lines[0], lines
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_help_that_cannot_be_written_is_one_line_not_a_traceback(tmp_path) -> None:
+    with open("/dev/full", "wb") as full:
+        proc = _score(["--help"], tmp_path, stdout=full)
+    assert proc.returncode == 1
+    lines = proc.stderr.decode().splitlines()
+    assert lines == ["error: cannot write standard output ([Errno 28] No space left on device)"]

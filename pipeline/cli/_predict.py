@@ -196,8 +196,10 @@ def _run(
     except BrokenPipeError:  # the reader of standard output left (`| head`): stop quietly
         silence_stdout()
         raise typer.Exit(EXIT_BAD_INPUT) from None
-    except OSError as exc:
-        raise fail(one_line(exc), EXIT_BAD_INPUT) from None
+    except OSError as exc:  # the output cannot be written (a full disk...)
+        raise fail(
+            f"cannot write {out or 'standard output'}: {one_line(exc)}", EXIT_BAD_INPUT
+        ) from None
 
 
 def _check_options(
