@@ -322,11 +322,9 @@ class _StreamParser:
         assert self.pool is not None
         yield from self.pool.drain()
 
-    def _finished(self, part: Part) -> Any:
-        return part if self.finish_part is None else self.finish_part(part)
-
     def _put_error(self, error: LoadError) -> Iterator[Any]:
-        value = self._finished(error_part(error))
+        part = error_part(error)
+        value = part if self.finish_part is None else self.finish_part(part)
         if self.pool is None:
             self.queued.append((value, 0, True))
         else:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from pipeline.errors import LoadError
+from pipeline.errors import LoadError, one_line
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 1  # some inputs were bad; every good record was still processed
@@ -62,10 +64,26 @@ def write_error_report(path: Path | None, errors: list[LoadError]) -> None:
 
 
 def silence_stdout() -> None:
-    """Point standard output at /dev/null (its reader left), so the exit cannot fail on it."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-    os.close(devnull)
+    """Point standard output at /dev/null (its reader left, or it cannot be written), so what
+    is still buffered for it is dropped instead of failing again at the exit."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
+@contextlib.contextmanager
+def output_failures(out: Path | None) -> Iterator[None]:
+    """Writing the output: a reader of standard output that left (`| head`) ends the run
+    quietly, any other failure to write (a full disk) is one line; status 1 either way."""
+    try:
+        yield
+    except BrokenPipeError:
+        silence_stdout()
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    except OSError as exc:
+        message = f"cannot write {out or 'standard output'}: {one_line(exc)}"
+        raise fail(message, EXIT_BAD_INPUT) from None
 
 
 def is_terminal() -> bool:

@@ -15,6 +15,7 @@ import os
 import sys
 
 from pipeline.cli._app import app
+from pipeline.cli._common import silence_stdout
 from pipeline.errors import one_line
 
 
@@ -39,11 +40,11 @@ def run() -> None:
         status = 130
     except BrokenPipeError:  # the reader of standard output left (`| head`): quietly
         status = 1
-        _silence_stdout()
+        silence_stdout()
     except OSError as exc:  # standard output cannot be written (`--help > full-disk`)
         status = 1
         _say(f"error: cannot write standard output ({one_line(exc)})")
-        _silence_stdout()
+        silence_stdout()
     atexit._run_exitfuncs()  # what a normal exit runs first (no public spelling)
     for stream in (sys.stdout, sys.stderr):
         try:
@@ -53,14 +54,6 @@ def run() -> None:
                 status = 1
                 _say(f"error: cannot write standard output ({exc})")
     os._exit(status)
-
-
-def _silence_stdout() -> None:
-    """Drop what is still buffered for standard output: flushing it would fail again."""
-    with contextlib.suppress(OSError, ValueError):
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
 
 
 def _say(message: str) -> None:

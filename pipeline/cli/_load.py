@@ -16,11 +16,11 @@ from pipeline.cli._common import (
     OutOption,
     PathsArg,
     fail,
+    output_failures,
     print_error,
-    silence_stdout,
     write_error_report,
 )
-from pipeline.errors import StrictModeError, WorkerDiedError, one_line
+from pipeline.errors import StrictModeError, WorkerDiedError
 from pipeline.frame import load_records
 from pipeline.outputs import OutputError, TableWriter, format_of
 
@@ -94,12 +94,5 @@ def load_command(
 
 def _write_table(writer: TableWriter, frame: pd.DataFrame, out: Path | None) -> None:
     """Write and close the output; a write that fails is one line and status 1."""
-    try:
-        with writer:
-            writer.write(frame)
-    except BrokenPipeError:  # the reader of standard output left (`| head`): stop quietly
-        silence_stdout()
-        raise typer.Exit(EXIT_BAD_INPUT) from None
-    except OSError as exc:  # a full disk, a closed stream...
-        message = f"cannot write {out or 'standard output'}: {one_line(exc)}"
-        raise fail(message, EXIT_BAD_INPUT) from None
+    with output_failures(out), writer:
+        writer.write(frame)

@@ -25,11 +25,11 @@ from pipeline.cli._common import (
     PathsArg,
     fail,
     is_terminal,
+    output_failures,
     print_error,
-    silence_stdout,
     write_error_report,
 )
-from pipeline.errors import WorkerDiedError, one_line
+from pipeline.errors import WorkerDiedError
 from pipeline.frame import DEFAULT_BATCH_SIZE
 from pipeline.outputs import OutputError, TableWriter, format_of
 from pipeline.scoring import (
@@ -181,25 +181,19 @@ def _run(
 ) -> PredictSummary:
     """Write every scored batch; failures while reading or writing are one line each."""
     try:
-        return run_predict(
-            batches,
-            writer,
-            empty=scorer.empty(),
-            write_back_plan=plan,
-            on_error=print_error,
-            progress=is_terminal() and not (out is None and sys.stdout.isatty()),
-        )
+        with output_failures(out):
+            return run_predict(
+                batches,
+                writer,
+                empty=scorer.empty(),
+                write_back_plan=plan,
+                on_error=print_error,
+                progress=is_terminal() and not (out is None and sys.stdout.isatty()),
+            )
     except ScoringError as exc:
         raise fail(str(exc)) from None
     except WorkerDiedError as exc:
         raise fail(str(exc), EXIT_BAD_INPUT) from None
-    except BrokenPipeError:  # the reader of standard output left (`| head`): stop quietly
-        silence_stdout()
-        raise typer.Exit(EXIT_BAD_INPUT) from None
-    except OSError as exc:  # the output cannot be written (a full disk...)
-        raise fail(
-            f"cannot write {out or 'standard output'}: {one_line(exc)}", EXIT_BAD_INPUT
-        ) from None
 
 
 def _check_options(
