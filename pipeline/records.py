@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import yaml
+
 from pipeline.errors import LoadError, RecordError, one_line
 from pipeline.limits import DEFAULT_LIMITS, Limits
 from pipeline.sources import Source, SourceReadError, open_stream, read_bytes
@@ -334,16 +336,14 @@ def _timestamp(meta: Mapping[str, Any], key: str, where: str = "") -> dt.datetim
     value = meta.get(key)
     if value is None or value == "":
         return None
+    if type(value) is str:
+        parsed = _time_from_text(value)
+        if parsed is None:
+            raise RecordError(f"field '{where}{key}' is not an ISO date-time: {value!r:.60}")
+        value = parsed
     if type(value) is dt.datetime and value.tzinfo is dt.UTC and _TIME_MIN <= value < _TIME_END:
-        return value  # the common case (YAML timestamps ending in Z), kept fast
-    if isinstance(value, str):
-        try:
-            value = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-        except ValueError:
-            raise RecordError(
-                f"field '{where}{key}' is not an ISO date-time: {value!r:.60}"
-            ) from None
-    elif isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value  # the common case (times ending in Z), kept fast
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         value = dt.datetime(value.year, value.month, value.day)
     if not isinstance(value, dt.datetime):
         raise RecordError(f"field '{where}{key}' should be a date-time, got {type(value).__name__}")
@@ -356,6 +356,28 @@ def _timestamp(meta: Mapping[str, Any], key: str, where: str = "") -> dt.datetim
     if value is None or not _TIME_MIN <= value < _TIME_END:
         raise RecordError(f"field '{where}{key}' is out of the supported range (1678-2261)")
     return value
+
+
+_YAML_TIMESTAMP = yaml.constructor.SafeConstructor.timestamp_regexp
+
+
+@functools.lru_cache(maxsize=8192)  # related entries repeat the same times across records
+def _time_from_text(text: str) -> dt.datetime | dt.date | None:
+    """A time written as text, or None: ISO 8601 (JSON, quoted YAML) or any YAML 1.1
+    timestamp form (``2001-12-14 21:59:43.10 -5``), since YAML front matter is parsed
+    without resolving dates (see :mod:`pipeline.yaml_backend`): plain ones arrive as text."""
+    text = text.strip()
+    try:
+        return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        pass
+    if not _YAML_TIMESTAMP.match(text):
+        return None
+    node = yaml.ScalarNode("tag:yaml.org,2002:timestamp", text)
+    try:
+        return yaml.constructor.SafeConstructor().construct_yaml_timestamp(node)
+    except (ValueError, OverflowError):  # 2021-13-45: the shape of a time, not a time
+        return None
 
 
 # The published_at column is datetime64[ns]: pandas cannot hold times outside these bounds.
@@ -486,6 +508,10 @@ def _plain_related_entry(item: dict[str, Any], cap: int) -> Record | None:
     else:
         return None
     published = get("publishedDateTime")
+    if type(published) is str:
+        published = _time_from_text(published)
+        if published is None:  # "" or not a time: the checked path tells which
+            return None
     if published is not None and not (
         type(published) is dt.datetime
         and published.tzinfo is dt.UTC

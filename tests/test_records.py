@@ -243,6 +243,10 @@ BAD_FILES: dict[str, tuple[bytes | str, tuple[str, ...]]] = {
         _fm(_GOOD_HEADER + "related:\n  - title: r\n    quality: lots\n"),
         ("related[0].quality",),
     ),
+    "related_bad_date": (
+        _fm(_GOOD_HEADER + "related:\n  - title: r\n    publishedDateTime: 2021-13-45\n"),
+        ("related[0].publisheddatetime", "not an iso"),
+    ),
     "published_text": (_fm(_GOOD_HEADER + "published: maybe\n"), ("'published'",)),
     "bad_ipv6_url": (_fm('originalUrl: "http://[::1/x"\n'), ("not a valid url",)),
 }
@@ -430,6 +434,37 @@ def test_quoted_date_like_strings_stay_text(tmp_path, backend):
     )
     # the unquoted publication time is still a time
     assert row["published_at"] == pd.Timestamp("2021-05-10 07:01:00", tz="UTC")
+
+
+@pytest.mark.parametrize("backend", ["auto", "pyyaml"])
+def test_plain_date_like_text_is_text_too(tmp_path, backend):
+    """Unquoted, a date is still the text of a text field (it used to be refused as a date)."""
+    header = "title: 2021-05-10\ntopics: [2024-01-01]\npublishedDateTime: 2021-05-10T07:01:00Z\n"
+    result = _load(write(tmp_path / "a.md", _fm(header)), yaml_backend=backend)
+    assert result.ok, result.errors
+    row = result.frame.iloc[0]
+    assert (row["title"], row["topics"]) == ("2021-05-10", ["2024-01-01"])
+
+
+@pytest.mark.parametrize("backend", ["auto", "pyyaml"])
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        ("2021-05-10T07:01:00Z", "2021-05-10 07:01:00"),
+        ('"2021-05-10T07:01:00Z"', "2021-05-10 07:01:00"),
+        ("2021-05-10t09:01:00+02:00", "2021-05-10 07:01:00"),
+        ("2001-12-14 21:59:43.10 -5", "2001-12-15 02:59:43.10"),  # YAML 1.1 forms
+        ("2021-5-1 07:01:00", "2021-05-01 07:01:00"),
+        ("2021-05-10 07:01:00", "2021-05-10 07:01:00"),  # naive: UTC
+        ("2021-05-10", "2021-05-10 00:00:00"),
+        ("!!timestamp 2021-05-10", "2021-05-10 00:00:00"),
+    ],
+)
+def test_every_yaml_timestamp_form_is_read_as_its_time(tmp_path, backend, written, expected):
+    header = f"title: t\npublishedDateTime: {written}\n"
+    result = _load(write(tmp_path / "a.md", _fm(header)), yaml_backend=backend)
+    assert result.ok, result.errors
+    assert result.frame.iloc[0]["published_at"] == pd.Timestamp(expected, tz="UTC")
 
 
 @pytest.mark.parametrize("backend", ["auto", "pyyaml"])
