@@ -6,9 +6,12 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from conftest import DROP, listing, make_record, write_md
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline import outputs
 from pipeline.errors import LoadError
@@ -17,6 +20,7 @@ from pipeline.outputs import (
     OutputError,
     TableWriter,
     format_of,
+    frame_to_csv,
     frame_to_jsonl,
     write_errors,
     write_frame,
@@ -207,3 +211,50 @@ def test_jsonl_encoding_equals_the_row_by_row_definition(frame):
     assert frame_to_jsonl(scored) == _jsonl_reference(scored)
     assert frame_to_jsonl(scored.iloc[:0]) == ""
     assert frame_to_jsonl(scored.iloc[[1]]) == _jsonl_reference(scored.iloc[[1]])
+
+
+_TEXT = st.one_of(
+    st.none(),
+    st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=12),
+    st.sampled_from(['"', ",", "\n", "\r\n", " ", "", 'a "b", c', "é☕"]),
+)
+_FLOAT = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([0.0, -0.0, 1e16, 1e-5, 123456789.0, 67.0, 1 / 3]),
+)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            _TEXT,
+            _FLOAT,
+            st.one_of(st.none(), _FLOAT),
+            st.one_of(st.none(), st.integers(-(2**53), 2**53)),
+        ),
+        max_size=8,
+    ),
+    st.booleans(),
+)
+@settings(max_examples=200, deadline=None)
+def test_csv_text_equals_pandas_to_csv(rows, header):
+    """The fast CSV path writes exactly what ``DataFrame.to_csv`` writes, for every column
+    kind `score predict` outputs: strings (quotes, commas, newlines, empty, missing), plain
+    floats (NaN, inf, -0.0, large and small) and nullable floats and integers."""
+    frame = pd.DataFrame(
+        {
+            "title": pd.array([r[0] for r in rows], dtype="string"),
+            "quality_pred": np.array([r[1] for r in rows], dtype=float),
+            "quality": pd.array([r[2] for r in rows], dtype="Float64"),
+            "image_count": pd.array([r[3] for r in rows], dtype="Int64"),
+        }
+    )
+    assert frame_to_csv(frame, header=header) == frame.to_csv(header=header, index=False)
+
+
+def test_csv_of_other_columns_is_pandas_own(frame):
+    """Times, booleans and lists (score load's table) are written by pandas, lists as JSON."""
+    text = frame_to_csv(frame)
+    assert text == outputs._encode_nested(frame).to_csv(index=False)
+    assert frame_to_csv(frame.iloc[:0]) == frame.iloc[:0].to_csv(index=False)
+    assert frame_to_csv(pd.DataFrame()) == pd.DataFrame().to_csv(index=False)
