@@ -359,13 +359,19 @@ def _timestamp(meta: Mapping[str, Any], key: str, where: str = "") -> dt.datetim
 
 
 _YAML_TIMESTAMP = yaml.constructor.SafeConstructor.timestamp_regexp
+_MAX_TIME_CHARS = 64  # "2001-12-14T21:59:43.123456789+05:00" is 35: longer is not a time
 
 
-@functools.lru_cache(maxsize=8192)  # related entries repeat the same times across records
 def _time_from_text(text: str) -> dt.datetime | dt.date | None:
     """A time written as text, or None: ISO 8601 (JSON, quoted YAML) or any YAML 1.1
     timestamp form (``2001-12-14 21:59:43.10 -5``), since YAML front matter is parsed
-    without resolving dates (see :mod:`pipeline.yaml_backend`): plain ones arrive as text."""
+    without resolving dates (see :mod:`pipeline.yaml_backend`): plain ones arrive as text.
+    Only short texts reach the cache, so it never holds a large value alive."""
+    return _short_time_from_text(text) if len(text) <= _MAX_TIME_CHARS else None
+
+
+@functools.lru_cache(maxsize=8192)  # related entries repeat the same times across records
+def _short_time_from_text(text: str) -> dt.datetime | dt.date | None:
     text = text.strip()
     try:
         return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
@@ -455,17 +461,6 @@ def _links(meta: Mapping[str, Any], limits: Limits, where: str = "") -> dict[str
     }
 
 
-_RELATED_TEXT_KEYS = (
-    "title",
-    "excerpt",
-    "originalUrl",
-    "webUrl",
-    "ampWebUrl",
-    "cdnAmpWebUrl",
-    "type",
-)
-
-
 def _plain_related_entry(item: dict[str, Any], cap: int) -> Record | None:
     """The common case of one related entry, checked and built inline; None otherwise.
 
@@ -475,8 +470,16 @@ def _plain_related_entry(item: dict[str, Any], cap: int) -> Record | None:
     checked path handles (and reports) the entry exactly as before.
     """
     get = item.get
-    title, excerpt, original, web, amp, cdn_amp, kind = [get(k) for k in _RELATED_TEXT_KEYS]
-    for value in (title, excerpt, original, web, amp, cdn_amp, kind):
+    texts = (
+        title := get("title"),
+        excerpt := get("excerpt"),
+        original := get("originalUrl"),
+        web := get("webUrl"),
+        amp := get("ampWebUrl"),
+        cdn_amp := get("cdnAmpWebUrl"),
+        kind := get("type"),
+    )
+    for value in texts:
         if value is not None and (type(value) is not str or len(value) > cap):
             return None
     provider = get("provider")

@@ -14,10 +14,10 @@ Rules
 * **Insert**: otherwise ``field: value`` is inserted as a new line right before the closing
   ``---`` line, with the line ending of the opening ``---`` line. This is always a top-level
   position, whatever nested block (``related:``, ``images:``) ends the front matter.
-* **Check**: the old and new front matter are both parsed with ``yaml.safe_load``; the edit is
-  kept only if the new mapping equals the old one with ``field`` set to the new value. Anything
-  else (duplicate keys, a block value under ``field:``, invalid YAML) is refused instead of
-  guessed at.
+* **Check**: the old and new front matter are both parsed with PyYAML's safe loader (dates
+  left as text, as the loader reads them); the edit is kept only if the new mapping equals
+  the old one with ``field`` set to the new value. Anything else (duplicate keys, a block
+  value under ``field:``, invalid YAML) is refused instead of guessed at.
 * Values: ``int`` as an int, ``float`` rounded to one decimal (``41.25`` -> ``41.2``), ``bool``
   as ``true``/``false``, ``None`` as ``null``, ``str`` double-quoted. NaN/inf are refused.
 
@@ -60,11 +60,13 @@ from typing import Any
 
 import yaml
 
+from pipeline.yaml_backend import DatesAsTextLoader
+
 MARKDOWN_SUFFIXES: frozenset[str] = frozenset({".md", ".markdown", ".txt"})
 BOM = b"\xef\xbb\xbf"
 
 _FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_Loader = DatesAsTextLoader  # safe, and dates stay text: as records are loaded
 _MAX_LOCK_RETRIES = 50
 
 
@@ -110,7 +112,7 @@ def _line_ending(line: bytes) -> bytes:
 
 def _parse(text: str, path: Path) -> dict[Any, Any]:
     try:
-        data = yaml.load(text, Loader=_Loader)  # safe: SafeLoader / CSafeLoader
+        data = yaml.load(text, Loader=_Loader)  # safe: a SafeLoader / CSafeLoader
     except yaml.YAMLError as exc:
         reason = " ".join(str(exc).split())[:160]
         raise WriteBackError(f"{path}: front matter is not valid YAML ({reason})") from exc

@@ -11,6 +11,11 @@ it (``records._timestamp``) only in the fields that hold times, as it does for J
 title "2021-05-10" is text whether quoted or not, and the two backends cannot disagree on
 dates (yaml-rs resolves even *quoted* scalars like "2021-05-10" to dates, where YAML keeps
 them strings: every header used to be scanned for such scalars, ~5 us of ~55 per header).
+
+Numbers are where the two still differ: yaml-rs reads YAML 1.2 (``017`` is 17, ``0o17`` 15,
+``1e3`` a number, ``1:20`` and ``1_000`` text), PyYAML YAML 1.1 (15, an error, text, 80,
+1000). yaml-rs is a dependency, so the fallback only matters where yaml-rs is missing or
+rejects a header; ``tests/test_yaml_backend.py`` pins both readings.
 """
 
 from __future__ import annotations
@@ -31,9 +36,10 @@ except ImportError:  # pragma: no cover
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 
 
-class _PyYAMLLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+class DatesAsTextLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
     """PyYAML's safe loader without implicit timestamps (plain dates stay text, as in yaml-rs
-    with ``parse_datetime=False``); an explicit ``!!timestamp`` tag still makes a date."""
+    with ``parse_datetime=False``); an explicit ``!!timestamp`` tag still makes a date.
+    Write-back checks its edits with it too, so a header that loads can be written back."""
 
     yaml_implicit_resolvers: ClassVar[dict[str, list[tuple[str, Any]]]] = {
         first: [(tag, regexp) for tag, regexp in resolvers if tag != _TIMESTAMP_TAG]
@@ -44,15 +50,16 @@ class _PyYAMLLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ign
 def _needs_pyyaml(text: str) -> bool:
     """Headers whose meaning yaml-rs (YAML 1.2) reads differently from PyYAML (YAML 1.1, what
     python-frontmatter uses): ``<<`` merge keys (yaml-rs keeps "<<" as a key, so merged
-    fields go missing) and explicit ``!!`` tags (``!!binary``). Neither occurs in the corpus.
-    A one-character search (memchr) first: most headers hold no "<" or "!" at all, and a
-    substring search scans ~1 ns per character (~5 us a header for the two, 1.7 this way)."""
-    return ("<" in text and "<<:" in text) or ("!" in text and " !!" in text)
+    fields go missing; any "<<" sends a header to PyYAML, "<< :" included) and explicit
+    ``!!`` tags (``!!binary``). Neither occurs in the corpus. A one-character search (memchr)
+    first: most headers hold no "<" or "!" at all, and a substring search scans ~1 ns per
+    character (~5 us a header for the two, 1.7 this way)."""
+    return ("<" in text and "<<" in text) or ("!" in text and " !!" in text)
 
 
 def _pyyaml_load(text: str, line_offset: int) -> Any:
     try:
-        return yaml.load(text, Loader=_PyYAMLLoader)
+        return yaml.load(text, Loader=DatesAsTextLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or one_line(exc)
@@ -146,7 +153,7 @@ def _check_aliases_pyyaml(text: str, limits: Limits) -> None:
     position = 0  # events so far, aliases expanded
     replayed = 0
     try:
-        for event in yaml.parse(text, Loader=_PyYAMLLoader):
+        for event in yaml.parse(text, Loader=DatesAsTextLoader):
             if isinstance(event, yaml.AliasEvent):
                 size = sizes.get(event.anchor, 1)
                 uses[event.anchor] = uses.get(event.anchor, 0) + 1

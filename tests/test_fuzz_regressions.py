@@ -206,7 +206,7 @@ def test_tagged_scalar_that_does_not_fit_is_an_error(backend: str, tmp_path: Pat
     assert all("YAML value not valid" in e.reason for e in result.errors)
 
 
-@pytest.mark.parametrize("tag", [*BAD_TAGS, "2021-13-45"])
+@pytest.mark.parametrize("tag", [*BAD_TAGS, "!!timestamp 2021-13-45"])
 def test_write_back_refuses_bad_tagged_values_cleanly(tag: str, tmp_path: Path) -> None:
     """Write-back refuses with its own one-line error and leaves the file as it was."""
     path = tmp_path / "x.md"

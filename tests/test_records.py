@@ -467,6 +467,18 @@ def test_every_yaml_timestamp_form_is_read_as_its_time(tmp_path, backend, writte
     assert result.frame.iloc[0]["published_at"] == pd.Timestamp(expected, tz="UTC")
 
 
+def test_a_long_time_text_is_refused_and_not_kept(tmp_path):
+    """Times are parsed through a cache: a megabyte "time" is refused before it, not held."""
+    from pipeline import records
+
+    before = records._short_time_from_text.cache_info().currsize
+    path = tmp_path / "a.jsonl"
+    path.write_text(json.dumps({"title": "t", "publishedDateTime": "2021-05-10" + " " * 2**20}))
+    result = _load(path)
+    assert_one_error(result.errors, f"{path}:1", "publisheddatetime", "not an iso")
+    assert records._short_time_from_text.cache_info().currsize == before
+
+
 @pytest.mark.parametrize("backend", ["auto", "pyyaml"])
 @pytest.mark.parametrize(("word", "expected"), [("yes", True), ("No", False), ("on", True)])
 def test_yaml_1_1_booleans_mean_the_same_with_either_backend(tmp_path, backend, word, expected):

@@ -344,6 +344,16 @@ def test_invalid_yaml_and_bad_field_name_refused(tmp_path: Path) -> None:
         write_back(_write(tmp_path, RECORD), "quality: 1\nx", 3)
 
 
+def test_a_date_like_value_that_is_not_a_date_can_be_written_back(tmp_path: Path) -> None:
+    """The loader reads ``title: 2021-02-30`` as text (no such day): write-back reads it the
+    same way, so the record it scored can be written back."""
+    path = _write(tmp_path, NO_QUALITY.replace("title:", "title: 2021-02-30\nheadline:", 1))
+    old = path.read_bytes()
+    assert write_back(path, "quality", 57) is True
+    removed, added = _diff_lines(old, path.read_bytes())
+    assert (removed, added) == ([], [b"quality: 57\n"])
+
+
 # ----------------------------------------------------------------------------- concurrency
 
 

@@ -86,6 +86,7 @@ def test_an_explicit_timestamp_tag_still_makes_a_date():
         "x: !!binary aGVsbG8=\n",
         "x: 'a < b' # <\ny: !!str 12\n",
         "x: wow!\nbase: &b {name: N}\np:\n  <<: *b\n",
+        "base: &b {name: N}\np:\n  << : *b\n",
     ],
 )
 def test_merge_keys_and_tags_go_to_pyyaml(header, monkeypatch):
@@ -97,6 +98,23 @@ def test_merge_keys_and_tags_go_to_pyyaml(header, monkeypatch):
     monkeypatch.setattr(yaml_backend, "_pyyaml_load", lambda *a: seen.append(a) or real(*a))
     FastYAMLHandler().load(header)
     assert seen
+
+
+# scalar: (yaml-rs, YAML 1.2; PyYAML, YAML 1.1). Pinned so that a change on either side shows.
+NUMBERS_READ_APART = {
+    "017": (17, 15),
+    "0o17": (15, "0o17"),
+    "1e3": (1000.0, "1e3"),
+    "1.5e3": (1500.0, "1.5e3"),
+    "1:20": ("1:20", 80),
+}
+
+
+@pytest.mark.parametrize("scalar", sorted(NUMBERS_READ_APART))
+def test_the_numbers_the_backends_read_apart(scalar):
+    rs, py = NUMBERS_READ_APART[scalar]
+    assert FastYAMLHandler().load(f"x: {scalar}\n") == {"x": rs}
+    assert FastYAMLHandler(backend="pyyaml").load(f"x: {scalar}\n") == {"x": py}
 
 
 # --- splitting --------------------------------------------------------------------------------
