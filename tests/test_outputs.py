@@ -258,3 +258,18 @@ def test_csv_of_other_columns_is_pandas_own(frame):
     assert text == outputs._encode_nested(frame).to_csv(index=False)
     assert frame_to_csv(frame.iloc[:0]) == frame.iloc[:0].to_csv(index=False)
     assert frame_to_csv(pd.DataFrame()) == pd.DataFrame().to_csv(index=False)
+
+
+@pytest.mark.parametrize(
+    "names",
+    [[None, "b"], [float("nan"), "b"], [pd.Timestamp("2021-01-01"), "b"], [1, 2.5], ["a", "a"]],
+)
+def test_csv_header_of_other_column_names_is_pandas_own(names):
+    frame = pd.DataFrame({"x": pd.array(["x"], dtype="string"), "y": [1.5]})
+    frame.columns = names
+    assert frame_to_csv(frame) == frame.to_csv(index=False)
+
+
+def test_csv_of_multiindex_columns_is_pandas_own():
+    frame = pd.DataFrame([[1.5, 2.5]], columns=pd.MultiIndex.from_tuples([("a", "x"), ("b", "y")]))
+    assert frame_to_csv(frame) == frame.to_csv(index=False)
