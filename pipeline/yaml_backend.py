@@ -50,11 +50,23 @@ class DatesAsTextLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type:
 def _needs_pyyaml(text: str) -> bool:
     """Headers whose meaning yaml-rs (YAML 1.2) reads differently from PyYAML (YAML 1.1, what
     python-frontmatter uses): ``<<`` merge keys (yaml-rs keeps "<<" as a key, so merged
-    fields go missing; any "<<" sends a header to PyYAML, "<< :" included) and explicit
-    ``!!`` tags (``!!binary``). Neither occurs in the corpus. A one-character search (memchr)
-    first: most headers hold no "<" or "!" at all, and a substring search scans ~1 ns per
-    character (~5 us a header for the two, 1.7 this way)."""
-    return ("<" in text and "<<" in text) or ("!" in text and " !!" in text)
+    fields go missing; any "<<" sends a header to PyYAML, "<< :" included) and tags, which
+    yaml-rs ignores (``!!binary``, ``!local``, ``!<verbatim>``, a tagged document) where PyYAML
+    builds or refuses the value. Neither occurs in the corpus. A one-character search (memchr)
+    first: most headers hold no "<" or "!" at all (a substring or pattern search scans ~1 ns
+    per character, ~5 us a header)."""
+    return ("<" in text and "<<" in text) or _has_tag(text)
+
+
+def _has_tag(text: str) -> bool:
+    """A "!" where a tag can start: first, or after a space, tab, newline, "[", "{" or ","
+    (each "!" found by memchr; "Wow!" in a title is not one)."""
+    at = text.find("!")
+    while at != -1:
+        if at == 0 or text[at - 1] in " \t\n[{,":
+            return True
+        at = text.find("!", at + 1)
+    return False
 
 
 def _pyyaml_load(text: str, line_offset: int) -> Any:
