@@ -14,10 +14,10 @@ Rules
 * **Insert**: otherwise ``field: value`` is inserted as a new line right before the closing
   ``---`` line, with the line ending of the opening ``---`` line. This is always a top-level
   position, whatever nested block (``related:``, ``images:``) ends the front matter.
-* **Check**: the old and new front matter are both parsed with PyYAML's safe loader (dates
-  left as text, as the loader reads them); the edit is kept only if the new mapping equals
-  the old one with ``field`` set to the new value. Anything else (duplicate keys, a block
-  value under ``field:``, invalid YAML) is refused instead of guessed at.
+* **Check**: the old and new front matter are both parsed with PyYAML's safe loader, reading
+  plain values as the loader does (:mod:`pipeline.yaml_core`); the edit is kept only if the
+  new mapping equals the old one with ``field`` set to the new value. Anything else (``field``
+  as a key twice, a block value under ``field:``, invalid YAML) is refused, not guessed at.
 * Values: ``int`` as an int, ``float`` rounded to one decimal (``41.25`` -> ``41.2``), ``bool``
   as ``true``/``false``, ``None`` as ``null``, ``str`` double-quoted. NaN/inf are refused.
 
@@ -60,13 +60,13 @@ from typing import Any
 
 import yaml
 
-from pipeline.yaml_backend import DatesAsTextLoader
+from pipeline.yaml_core import CoreSchemaLoader
 
 MARKDOWN_SUFFIXES: frozenset[str] = frozenset({".md", ".markdown", ".txt"})
 BOM = b"\xef\xbb\xbf"
 
 _FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
-_Loader = DatesAsTextLoader  # safe, and dates stay text: as records are loaded
+_Loader = CoreSchemaLoader  # safe, and it reads plain values as records are loaded
 _MAX_LOCK_RETRIES = 50
 
 

@@ -6,45 +6,30 @@ expansion natively. PyYAML's C loader (or its pure-Python loader) is the fallbac
 not installed, and the second opinion when yaml-rs rejects a header, so both backends accept
 the same documents. ``tests/test_yaml_backend.py`` checks both give identical values on the corpus.
 
-Neither backend turns scalars into dates: a time is text at this layer, and the schema reads
-it (``records._timestamp``) only in the fields that hold times, as it does for JSON. So a
-title "2021-05-10" is text whether quoted or not, and the two backends cannot disagree on
-dates (yaml-rs resolves even *quoted* scalars like "2021-05-10" to dates, where YAML keeps
-them strings: every header used to be scanned for such scalars, ~5 us of ~55 per header).
-
-Numbers are where the two still differ: yaml-rs reads YAML 1.2 (``017`` is 17, ``0o17`` 15,
-``1e3`` a number, ``1:20`` and ``1_000`` text), PyYAML YAML 1.1 (15, an error, text, 80,
-1000). yaml-rs is a dependency, so the fallback only matters where yaml-rs is missing or
-rejects a header; ``tests/test_yaml_backend.py`` pins both readings.
+Both backends read plain scalars alike: PyYAML through ``yaml_core.CoreSchemaLoader``, which
+resolves them as yaml-rs does (YAML 1.2 core: ``no`` and ``1:20`` are text, ``017`` is 17,
+``1e3`` a number). Neither turns scalars into dates: a time is text at this layer, and the
+schema reads it (``records._timestamp``) only in the fields that hold times, as it does for
+JSON. So a title "2021-05-10" is text whether quoted or not (yaml-rs resolves even *quoted*
+scalars like "2021-05-10" to dates unless told not to; every header used to be scanned for
+such scalars, ~5 us a header).
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 import yaml
 from frontmatter.default_handlers import YAMLHandler
 
 from pipeline.errors import RecordError, one_line
 from pipeline.limits import DEFAULT_LIMITS, Limits
+from pipeline.yaml_core import CoreSchemaLoader
 
 try:  # pragma: no cover - exercised by whichever backend is installed
     import yaml_rs
 except ImportError:  # pragma: no cover
     yaml_rs = None
-
-_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
-
-
-class DatesAsTextLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """PyYAML's safe loader without implicit timestamps (plain dates stay text, as in yaml-rs
-    with ``parse_datetime=False``); an explicit ``!!timestamp`` tag still makes a date.
-    Write-back checks its edits with it too, so a header that loads can be written back."""
-
-    yaml_implicit_resolvers: ClassVar[dict[str, list[tuple[str, Any]]]] = {
-        first: [(tag, regexp) for tag, regexp in resolvers if tag != _TIMESTAMP_TAG]
-        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-    }
 
 
 def _needs_pyyaml(text: str) -> bool:
@@ -59,11 +44,12 @@ def _needs_pyyaml(text: str) -> bool:
 
 
 def _has_tag(text: str) -> bool:
-    """A "!" where a tag can start: first, or after a space, tab, newline, "[", "{" or ","
-    (each "!" found by memchr; "Wow!" in a title is not one)."""
+    """A "!" where a tag can start: first, or after a space, tab, newline, "[", "{", "," or
+    ":" (``{"a":!t 1}``); each "!" is found by memchr. "Wow!" in a title is not one, and a
+    false alarm ("Hei !") costs only speed: PyYAML reads plain values as yaml-rs does."""
     at = text.find("!")
     while at != -1:
-        if at == 0 or text[at - 1] in " \t\n[{,":
+        if at == 0 or text[at - 1] in " \t\n[{,:":
             return True
         at = text.find("!", at + 1)
     return False
@@ -71,7 +57,7 @@ def _has_tag(text: str) -> bool:
 
 def _pyyaml_load(text: str, line_offset: int) -> Any:
     try:
-        return yaml.load(text, Loader=DatesAsTextLoader)
+        return yaml.load(text, Loader=CoreSchemaLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or one_line(exc)
@@ -165,7 +151,7 @@ def _check_aliases_pyyaml(text: str, limits: Limits) -> None:
     position = 0  # events so far, aliases expanded
     replayed = 0
     try:
-        for event in yaml.parse(text, Loader=DatesAsTextLoader):
+        for event in yaml.parse(text, Loader=CoreSchemaLoader):
             if isinstance(event, yaml.AliasEvent):
                 size = sizes.get(event.anchor, 1)
                 uses[event.anchor] = uses.get(event.anchor, 0) + 1
