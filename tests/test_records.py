@@ -482,8 +482,8 @@ def test_a_long_time_text_is_refused_and_not_kept(tmp_path):
 @pytest.mark.parametrize("backend", ["auto", "pyyaml"])
 @pytest.mark.parametrize(("word", "expected"), [("yes", True), ("No", False), ("on", True)])
 def test_yaml_1_1_booleans_mean_the_same_with_either_backend(tmp_path, backend, word, expected):
-    """PyYAML reads `published: yes` as True, yaml-rs as the text "yes": either way the record
-    loads with published True (it used to be rejected under yaml-rs)."""
+    """Both backends read `published: yes` as the text "yes" (YAML 1.2); the schema reads the
+    YAML 1.1 words in the one boolean field, so the record loads with published True."""
     path = write(tmp_path / "a.md", f"---\ntitle: t\npublished: {word}\n---\n")
     result = load_records(str(path), yaml_backend=backend)
     assert result.ok, result.errors
