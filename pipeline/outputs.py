@@ -65,7 +65,8 @@ _OBJECT = np.dtype(object)
 
 
 def _encode_nested(frame: pd.DataFrame) -> pd.DataFrame:
-    """Lists and dicts (topics, related) as JSON text, so every format holds them losslessly."""
+    """Lists and dicts (topics, related) as JSON text, so every format holds them losslessly;
+    arrays too (list columns of a frame read back from Parquet hold numpy arrays)."""
     nested = [i for i, dtype in enumerate(frame.dtypes) if dtype == _OBJECT]  # by position:
     if not nested:  # a name may be repeated
         return frame
@@ -75,7 +76,7 @@ def _encode_nested(frame: pd.DataFrame) -> pd.DataFrame:
             i,
             [
                 json.dumps(v, default=_json_default, ensure_ascii=False)
-                if isinstance(v, list | dict)
+                if isinstance(v, list | dict | np.ndarray)
                 else v
                 for v in frame.iloc[:, i]
             ],

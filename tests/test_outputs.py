@@ -273,3 +273,16 @@ def test_csv_header_of_other_column_names_is_pandas_own(names):
 def test_csv_of_multiindex_columns_is_pandas_own():
     frame = pd.DataFrame([[1.5, 2.5]], columns=pd.MultiIndex.from_tuples([("a", "x"), ("b", "y")]))
     assert frame_to_csv(frame) == frame.to_csv(index=False)
+
+
+def test_list_cells_read_back_from_parquet_are_written_as_json(tmp_path):
+    """pandas gives a Parquet list column back as numpy arrays: CSV holds them as the same
+    JSON as lists, not "['a' 'b']"."""
+    lists = pd.DataFrame({"topics": [["a", "b"], [], ["c"]]})
+    lists.to_parquet(tmp_path / "lists.parquet")  # pyarrow list<string>, not our JSON text
+    again = pd.read_parquet(tmp_path / "lists.parquet")
+    assert isinstance(again["topics"].iloc[0], np.ndarray)
+    write_frame(again, tmp_path / "b.csv")
+    write_frame(lists, tmp_path / "c.csv")
+    assert (tmp_path / "b.csv").read_text() == (tmp_path / "c.csv").read_text()
+    assert '"[""a"", ""b""]"' in (tmp_path / "b.csv").read_text()
