@@ -127,20 +127,26 @@ def _csv_cells(column: pd.Series) -> list[Any] | None:
 
 
 def frame_to_csv(frame: pd.DataFrame, *, header: bool = True) -> str:
-    """``frame.to_csv(index=False)``, the same text, 20-30 % faster for the string and number
-    columns `score predict` writes (each scored batch passes through here); any other dtype
-    goes through pandas itself."""
+    """``frame.to_csv(index=False)``: the same text (see :func:`write_csv`)."""
+    buffer = io.StringIO()
+    write_csv(frame, buffer, header=header)
+    return buffer.getvalue()
+
+
+def write_csv(frame: pd.DataFrame, stream: IO[str], *, header: bool = True) -> None:
+    """Write what ``frame.to_csv(index=False)`` writes, 20-30 % faster for the string and
+    number columns `score predict` writes (each scored batch passes through here); any other
+    dtype goes through pandas itself."""
     names = frame.columns
     plain_names = names.is_unique and all(type(name) is str for name in names)
     columns = [_csv_cells(frame[name]) for name in names] if plain_names else [None]
     if not columns or any(cells is None for cells in columns):
-        return _encode_nested(frame).to_csv(header=header, index=False)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+        _encode_nested(frame).to_csv(stream, header=header, index=False)
+        return
+    writer = csv.writer(stream, lineterminator="\n")
     if header:
         writer.writerow(names)
     writer.writerows(zip(*columns, strict=True))
-    return buffer.getvalue()
 
 
 class TableWriter:
@@ -174,7 +180,7 @@ class TableWriter:
             self._stream.write(frame_to_jsonl(frame))
         elif self.format == "csv":
             assert self._stream is not None
-            self._stream.write(frame_to_csv(frame, header=self._header))
+            write_csv(frame, self._stream, header=self._header)
             self._header = False
         else:
             table = pa.Table.from_pandas(_encode_nested(frame), preserve_index=False)

@@ -165,7 +165,7 @@ class OrderedPool:
             self.in_flight.append((_Done(self.task(item)), 0))
             yield from self.ready()
             return
-        while not self.has_room(nbytes):
+        while not self._has_room(nbytes):
             yield self._collect()
         try:
             future = self.pool.submit(_run, item)
@@ -175,7 +175,7 @@ class OrderedPool:
         self.in_flight_bytes += nbytes
         yield from self.ready()
 
-    def has_room(self, nbytes: int = 0) -> bool:
+    def _has_room(self, nbytes: int) -> bool:
         """Whether one more item of ``nbytes`` fits in flight (an empty pool takes any)."""
         return not self.in_flight or (
             len(self.in_flight) <= 2 * self.jobs and self.in_flight_bytes + nbytes <= self.max_bytes

@@ -33,13 +33,12 @@ except ImportError:  # pragma: no cover
 
 
 def _needs_pyyaml(text: str) -> bool:
-    """Headers whose meaning yaml-rs (YAML 1.2) reads differently from PyYAML (YAML 1.1, what
-    python-frontmatter uses): ``<<`` merge keys (yaml-rs keeps "<<" as a key, so merged
-    fields go missing; any "<<" sends a header to PyYAML, "<< :" included) and tags, which
-    yaml-rs ignores (``!!binary``, ``!local``, ``!<verbatim>``, a tagged document) where PyYAML
-    builds or refuses the value. Neither occurs in the corpus. A one-character search (memchr)
-    first: most headers hold no "<" or "!" at all (a substring or pattern search scans ~1 ns
-    per character, ~5 us a header)."""
+    """Headers yaml-rs would read wrongly, so PyYAML reads them: ``<<`` merge keys (yaml-rs
+    keeps "<<" as a key, so merged fields go missing; any "<<" counts, "<< :" included) and
+    tags, which yaml-rs ignores (``!!binary``, ``!local``, ``!<verbatim>``, a tagged
+    document) where PyYAML builds or refuses the value. Neither occurs in the corpus. A
+    one-character search (memchr) first: most headers hold no "<" or "!" at all (a substring
+    or pattern search scans ~1 ns per character, ~5 us a header)."""
     return ("<" in text and "<<" in text) or _has_tag(text)
 
 
