@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import gc
 import multiprocessing
 import os
 import signal
@@ -38,6 +39,10 @@ _WORKER_TASK: Callable[[Any], Any] | None = None  # this worker's task, inherite
 def _install(task: Callable[[Any], Any], setup: Callable[[], None] | None, parent: int) -> None:
     global _WORKER_TASK
     _end_with_parent(parent)
+    # What the worker inherited (modules, the model: ~140k objects) lives until it ends:
+    # frozen, the collector no longer walks it at each full collection (~3 % of a scoring
+    # worker's time, measured), nor writes to those pages (which fork shares until written).
+    gc.freeze()
     # Ctrl-C reaches the whole process group: the parent stops the workers itself, so they
     # must not each die printing a KeyboardInterrupt traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -103,7 +108,8 @@ class OrderedPool:
         self.max_bytes = max_bytes
         self.pool: ProcessPoolExecutor | None = None
         if jobs > 1 if fork is None else fork:
-            # Forked workers all start here, before the executor starts its thread. The task
+            # Forked workers all start at the first submit, before the executor starts its
+            # thread (the executor forks them all at once for the fork context). The task
             # (a closure, a bound method holding a model...) reaches them through fork, never
             # pickled; only each item and its result are. Unlike multiprocessing.Pool, which
             # waits forever for the task of a worker killed by the OOM killer, the executor

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import re
 import sys
 import warnings
@@ -157,6 +158,9 @@ def predict_command(
     ahead = engine is Engine.local and parse_ahead and jobs != 1
     with ParseAhead(paths, chunk_size=score_chunk(batch_size)) if ahead else nullcontext() as head:
         artifact = _load_model(model, verified)
+        # This process ends after the command: what it holds by now (modules, the model) is
+        # kept to the end, so the collector need not walk it again at each full collection.
+        gc.freeze()
         try:
             check_model_predicts(artifact.model)
         except ScoringError as exc:
