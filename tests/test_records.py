@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import datetime as dt
 import json
+import tempfile
 import time
 from pathlib import Path
 
@@ -24,7 +25,10 @@ from conftest import (
     write_md,
     yaml_header,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from pipeline import records
 from pipeline.frame import load_records
 from pipeline.limits import Limits
 from pipeline.records import canonical_url, normalize, parse_source
@@ -292,6 +296,110 @@ def test_crlf_loads_with_the_same_values(tmp_path):
     a, b = (result.frame.drop(columns="source").iloc[[i]].reset_index(drop=True) for i in (0, 1))
     pd.testing.assert_frame_equal(a, b)
     assert "\r" not in result.frame["body"].iloc[1]
+
+
+# --- the bytes path: the same record, or the same error, as the text path -------------------
+
+_RECORD = to_markdown(make_record(), body="line one\nline two")
+SAME_AS_TEXT: dict[str, bytes] = {
+    "plain": _RECORD.encode(),
+    "crlf": _RECORD.replace("\n", "\r\n").encode(),
+    "lone_cr": _RECORD.replace("\n", "\r").encode(),
+    "bom": codecs.BOM_UTF8 + _RECORD.encode(),
+    "nul_in_body": _RECORD.encode() + b"\x00",
+    "non_ascii": _fm('title: "Caf\u00e9 \u2014 \U0001f600"\nexcerpt: \u00fcber\n').encode(),
+    "empty_header": b"---\n---\nbody\n",
+    "no_body": b"---\ntitle: x\n---",
+    "closing_with_spaces": b"---\ntitle: x\n----  \t\nbody\n",
+    "closing_with_x1c": b"---\ntitle: x\n---\x1c\nbody\n",  # str.strip() strips \x1c
+    "closing_with_em_space": "---\ntitle: x\n---\u2003\nbody\n".encode(),
+    "closing_with_nbsp": "---\ntitle: x\n--- \u00a0\n---\nbody\n".encode(),
+    "dashes_then_text": b"---\ntitle: x\n--- not the end\n---\nbody\n",
+    "opening_with_space": b"--- \ntitle: x\n---\nbody\n",
+    "long_opening": b"-----\ntitle: x\n---\nbody\n",
+    "not_closed": b"---\ntitle: x\n",
+    "header_bad_utf8": b"---\ntitle: caf\xe9\n---\nbody\n",
+    "body_bad_utf8": b"---\ntitle: x\n---\ncaf\xe9\n",
+    "header_surrogate": b"---\ntitle: \xed\xa0\x80\n---\n",
+    "tagged": b"---\ntitle: !custom x\n---\n",
+    "merge_key": b"---\nbase: &b {title: x}\n<<: *b\n---\n",
+    "list_header": b"---\n- a\n- b\n---\n",
+    "bad_yaml": b"---\ntitle: [x\n---\n",
+    "tab_indent": b"---\ntitle: ok\n\tquality: 3\n---\n",
+}
+
+
+def _both_paths(path: Path, monkeypatch) -> tuple[list, list]:
+    source = Source(str(path), "markdown", "s", path=str(path))
+    fast = [repr(item) for item in parse_source(source)]
+    with monkeypatch.context() as m:
+        m.setattr(records, "_parse_markdown_bytes", lambda *args: None)
+        text = [repr(item) for item in parse_source(source)]
+    return fast, text
+
+
+@pytest.mark.parametrize("case", sorted(SAME_AS_TEXT))
+def test_the_bytes_path_reads_a_file_as_the_text_path_does(tmp_path, monkeypatch, case):
+    path = write(tmp_path / f"{case}.md", SAME_AS_TEXT[case])
+    fast, text = _both_paths(path, monkeypatch)
+    assert fast == text
+
+
+@pytest.mark.parametrize("case", ["plain", "crlf", "lone_cr", "non_ascii", "closing_with_x1c"])
+def test_common_files_take_the_bytes_path(case):
+    source = Source("a.md", "markdown", "s")
+    assert records._parse_markdown_bytes(SAME_AS_TEXT[case], source, Limits(), "auto") is not None
+
+
+_PIECES = st.sampled_from(
+    [
+        "---",
+        "--- ",
+        "\n",
+        "\r",
+        "\x00",
+        "title: ",
+        "x: 1",
+        '"',
+        "!t ",
+        "<<: ",
+        "- ",
+        "  ",
+        "\t",
+        "\u00e9",
+        "\U0001f600",
+        "\u2003",
+        "\x1c",
+        "\ufeff",
+        "#",
+        ":",
+    ]
+)
+_LINES = st.lists(
+    st.sampled_from(["title: T\n", "x: 1\n", 'excerpt: "\u00fcber"\n', "topics:\n  - a\n"])
+    | st.lists(_PIECES | st.text(max_size=3), max_size=5).map("".join),
+    max_size=5,
+).map("".join)
+_CLOSINGS = st.sampled_from(
+    ["---\n", "---", "--- \n", "----\t\n", "---\u2003\n", "---\x1c\n", "--- x\n---\n", ""]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    header=_LINES,
+    closing=_CLOSINGS,
+    body=_LINES,
+    crlf=st.booleans(),
+    junk=st.binary(max_size=2),
+)
+def test_any_file_reads_alike_on_both_paths(header, closing, body, crlf, junk):
+    text = f"---\n{header}{closing}{body}"
+    content = (text.replace("\n", "\r\n") if crlf else text).encode() + junk
+    with tempfile.TemporaryDirectory() as folder, pytest.MonkeyPatch.context() as monkeypatch:
+        path = write(Path(folder) / "a.md", content)
+        fast, text_path = _both_paths(path, monkeypatch)
+    assert fast == text_path
 
 
 def test_field_over_the_field_cap(tmp_path):
