@@ -234,8 +234,11 @@ def throughput(options: argparse.Namespace, tmp: Path, model_path: Path) -> None
 
 
 def memory(options: argparse.Namespace, tmp: Path, model_path: Path) -> None:
+    factors = [int(f) for f in options.rss.split(",") if f.strip()]
+    if not factors:  # --rss "": throughput only
+        return
     lines = api_objects(corpus_files())
-    for factor in (int(f) for f in options.rss.split(",")):
+    for factor in factors:
         dump = tmp / f"dump{factor}.jsonl"
         with open(dump, "w", encoding="utf-8") as fh:
             for _ in range(factor):
@@ -296,7 +299,9 @@ def main() -> None:
         "--records", default="20000,100000", help="dump sizes (records, comma-separated)"
     )
     parser.add_argument("--plain-sample", type=int, default=500)
-    parser.add_argument("--rss", default="10,100", help="dump sizes as corpus multiples")
+    parser.add_argument(
+        "--rss", default="10,100", help="JSON Lines dump sizes as corpus multiples ('' for none)"
+    )
     parser.add_argument("--jobs", type=int, default=None, help="score predict --jobs")
     parser.add_argument("--feed-mae", action="store_true", help="only the feed MAE")
     options = parser.parse_args()
