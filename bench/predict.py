@@ -72,7 +72,7 @@ def score_command() -> list[str]:
     script = Path(sys.executable).with_name("score")
     if script.exists():
         return [str(script)]
-    return [sys.executable, "-c", "from pipeline.cli import run; run()"]
+    return [sys.executable, "-c", "from pipeline.console import main; main()"]
 
 
 # ---- setup ----------------------------------------------------------------------------------

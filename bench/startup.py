@@ -9,7 +9,8 @@ Usage (from the repository root)::
    flush, then ``os._exit``) against the typer app called directly (``app()``: Python's
    normal interpreter teardown of scipy, scikit-learn and pandas).
 2. Parsing ahead, on the Markdown corpus copied up to each of ``--records``: ``--parse-ahead``
-   (one worker parses the first records while the model loads) against ``--no-parse-ahead``.
+   (one worker parses the first records while the model loads) against ``--no-parse-ahead``,
+   both through the `score` console script (``pipeline.console.main``).
 
 Each pair runs in child processes, A then B, ``--runs`` times; medians and their ratio are
 printed (this machine is noisy: compare within a run, not across runs). The corpus is
@@ -29,8 +30,9 @@ from pathlib import Path
 from predict import copy_corpus, corpus_files
 
 ROOT = Path(__file__).resolve().parents[1]
-RUN = "from pipeline.cli import run; run()"
+RUN = "from pipeline.cli import run; run()"  # the fast exit alone (A/B against APP)
 APP = "from pipeline.cli import app; app(prog_name='score')"
+CONSOLE = "from pipeline.console import main; main()"  # what the `score` script runs
 
 
 def timed(code: str, args: list[str]) -> float:
@@ -76,8 +78,8 @@ def main() -> None:
             args = ["predict", str(folder), "--model", options.model, "-o", f"{tmp}/out.csv"]
             compare(
                 f"parse ahead, {n:,} records",
-                ("--parse-ahead", RUN, [*args, "--parse-ahead"]),
-                ("--no-parse-ahead", RUN, [*args, "--no-parse-ahead"]),
+                ("--parse-ahead", CONSOLE, [*args, "--parse-ahead"]),
+                ("--no-parse-ahead", CONSOLE, [*args, "--no-parse-ahead"]),
                 options.runs,
             )
 

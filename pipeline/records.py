@@ -106,7 +106,7 @@ def _parse_markdown_bytes(
     """:func:`parse_markdown` of the file's bytes in the common case, else None.
 
     The header goes to yaml-rs as UTF-8 bytes, never decoded here (see
-    ``FastYAMLHandler.split_bytes``). None (rare: CRLF, a BOM, PyYAML's headers, any problem)
+    ``FastYAMLHandler.split_bytes``). None (rare: a BOM, a NUL, PyYAML's headers, any problem)
     means: decode and parse the text, which gives the same record or reports the problem.
     """
     handler = _handler(limits, yaml_backend)

@@ -14,7 +14,7 @@ from conftest import jsonl_text, make_record, to_api_object
 from pipeline.cli._entry import exit_status
 
 REPO = Path(__file__).resolve().parents[1]
-SCORE = [sys.executable, "-c", "from pipeline.cli import run; run()"]
+SCORE = [sys.executable, "-c", "from pipeline.console import main; main()"]
 
 
 def _score(args: list[str], tmp_path: Path, **kwargs) -> subprocess.CompletedProcess:

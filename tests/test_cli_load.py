@@ -157,7 +157,7 @@ def test_bad_output_path(runner, tmp_path, inputs):
 
 def test_real_process_strict_stdin(tmp_path):
     """A real process (one: start-up is slow): stdin JSON Lines, --strict, no traceback."""
-    score = [sys.executable, "-c", "from pipeline.cli import run; run()"]
+    score = [sys.executable, "-c", "from pipeline.console import main; main()"]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     objects = [to_api_object(make_record(i)) for i in (1, 2)]
     bad = subprocess.run(
@@ -243,7 +243,7 @@ def test_an_output_that_cannot_be_written_is_one_line_and_leaves_no_file(
         args += ["--model", str(model)]
     (tmp_path / "out").mkdir()
     proc = subprocess.run(
-        [sys.executable, "-c", "from pipeline.cli import run; run()", *args],
+        [sys.executable, "-c", "from pipeline.console import main; main()", *args],
         capture_output=True,
         text=True,
         env={**os.environ, "PYTHONPATH": str(REPO)},

@@ -231,7 +231,7 @@ def test_a_reader_that_stops_early_ends_the_run_quietly(model, tmp_path) -> None
     import sys
 
     write_corpus(tmp_path / "many", 800)
-    score = [sys.executable, "-c", "from pipeline.cli import run; run()"]
+    score = [sys.executable, "-c", "from pipeline.console import main; main()"]
     proc = subprocess.Popen(
         [*score, "predict", str(tmp_path / "many"), "--model", str(model), "--batch-size", "20"],
         stdout=subprocess.PIPE,
@@ -279,3 +279,23 @@ def test_the_parse_ahead_worker_killed_changes_no_output(model, tmp_path, monkey
     assert result.exit_code == 0, result.output
     assert result.stdout == predict(*args, "--no-parse-ahead").stdout
     assert len(result.stdout.splitlines()) == 6
+
+
+def test_predict_in_process_keeps_the_callers_objects_collectable(model, site, tmp_path):
+    """Run in-process (a notebook, CliRunner), predict must not gc.freeze the caller's heap:
+    a reference cycle the caller drops later must still be freed."""
+    import gc
+    import weakref
+
+    class Node:
+        pass
+
+    node = Node()
+    node.me = node  # a cycle: only the collector frees it
+    alive = weakref.ref(node)
+    result = predict(site, "--model", model, "--out", tmp_path / "scores.csv")
+    assert result.exit_code == 0, result.output
+    del node
+    gc.collect()
+    assert alive() is None
+    assert gc.get_freeze_count() == 0

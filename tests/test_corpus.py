@@ -10,9 +10,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from pipeline import records
 from pipeline.frame import load_records
-from pipeline.records import decode_text
+from pipeline.limits import DEFAULT_LIMITS
+from pipeline.records import decode_text, parse_source
 from pipeline.schema import COLUMNS
+from pipeline.sources import Source
 from pipeline.yaml_backend import FastYAMLHandler
 
 REPO = Path(__file__).resolve().parents[1]
@@ -85,3 +88,19 @@ def test_yaml_backends_agree_on_every_corpus_file():
     for path in files:
         header, _ = fast.split(decode_text(path.read_bytes()))
         assert fast.load(header) == fallback.load(header), path
+
+
+@needs_corpus
+def test_the_bytes_path_reads_every_corpus_file_as_the_text_path(monkeypatch):
+    """Each Markdown file parsed from its bytes (the usual path) and from its decoded text."""
+    files = sorted(CORPUS.rglob("*.md"))
+    sources = [Source(str(p), "markdown", p.parent.name, path=str(p)) for p in files]
+    fast = [repr(list(parse_source(s))) for s in sources]
+    taken = sum(
+        records._parse_markdown_bytes(p.read_bytes(), s, DEFAULT_LIMITS, "auto") is not None
+        for p, s in zip(files, sources, strict=True)
+    )
+    monkeypatch.setattr(records, "_parse_markdown_bytes", lambda *args: None)
+    text = [repr(list(parse_source(s))) for s in sources]
+    assert fast == text
+    assert taken >= len(files) - 5  # the bytes path is the usual one

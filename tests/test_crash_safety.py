@@ -250,7 +250,7 @@ def test_score_predict_write_back_killed_midway(tmp_path: Path) -> None:
 
     root = tmp_path / "site"
     files = make_folder(root, 120)
-    score = [sys.executable, "-c", "from pipeline.cli import run; run()"]
+    score = [sys.executable, "-c", "from pipeline.console import main; main()"]
     command = [*score, "predict", str(root), "--model", str(model), "--write-back"]
     command += ["--batch-size", "10", "--out", str(tmp_path / "out.csv")]
     # Its own process group, so that helpers it leaves behind can be found and ended.

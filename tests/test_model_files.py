@@ -207,7 +207,7 @@ def check_refusal(stderr: str, phrase: str, model: Path) -> None:
 
 
 runner = CliRunner()
-SCORE = [sys.executable, "-c", "from pipeline.cli import run; run()"]
+SCORE = [sys.executable, "-c", "from pipeline.console import main; main()"]
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

@@ -11,7 +11,7 @@ from conftest import make_record, yaml_header
 
 from pipeline.errors import RecordError
 from pipeline.limits import Limits
-from pipeline.yaml_backend import FastYAMLHandler
+from pipeline.yaml_backend import NOT_READ, FastYAMLHandler, _needs_pyyaml
 
 BACKENDS = ["yaml-rs", "pyyaml"]
 
@@ -59,6 +59,41 @@ def test_backends_give_identical_values(name):
     assert rs == py
     assert [type(v) for v in rs.values()] == [type(v) for v in py.values()]
     assert list(rs) == list(py)  # key order too
+
+
+# Characters a decoder or a YAML reader might treat specially: NEL, line and paragraph
+# separators, a BOM inside the text, a tab, astral and combining characters.
+ODD_TEXT = {
+    "nel": "title: a\u0085b\nx: 1\n",
+    "separators": "title: a\u2028b\u2029c\n",
+    "bom_inside": "title: x\ufeffy\nexcerpt: '\ufeff'\n",
+    "tab_value": "title: a\tb\n",
+    "astral": 'title: "\U0001f600 e\u0301"\n',
+    "non_characters": "title: \ufffe\uffff\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted({**HEADERS, **ODD_TEXT}))
+def test_yaml_rs_reads_utf8_bytes_as_it_reads_their_text(name):
+    """What the bytes path of records.parse_source rests on (FastYAMLHandler.load_bytes)."""
+    text = {**HEADERS, **ODD_TEXT}[name]
+    handler = FastYAMLHandler()
+    from_bytes = handler.load_bytes(text.encode())
+    if _needs_pyyaml(text):  # tags, merge keys: PyYAML reads them, on the text path
+        assert from_bytes is NOT_READ
+        return
+    assert from_bytes == handler.load(text)
+    assert [type(v) for v in from_bytes.values()] == [type(v) for v in handler.load(text).values()]
+
+
+@pytest.mark.parametrize("data", [b"title: caf\xe9\n", b"t: \xed\xa0\x80\n", b"t: \xc0\xaf\n"])
+def test_bad_utf8_is_left_to_the_text_path(data):
+    assert FastYAMLHandler().load_bytes(data) is NOT_READ
+
+
+@pytest.mark.parametrize("header", ["x: !custom 3\n", "base: &b {a: 1}\n<<: *b\n", "t: [x\n"])
+def test_pyyaml_headers_and_yaml_errors_are_left_to_the_text_path(header):
+    assert FastYAMLHandler().load_bytes(header.encode()) is NOT_READ
 
 
 def test_times_stay_text_on_both_backends():

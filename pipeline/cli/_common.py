@@ -17,6 +17,11 @@ EXIT_OK = 0
 EXIT_BAD_INPUT = 1  # some inputs were bad; every good record was still processed
 EXIT_USAGE = 2  # usage error, or a missing / corrupt / tampered model
 
+# Set by pipeline.cli._entry.run, which ends the process after the command: only then may a
+# command keep what it holds for good (e.g. gc.freeze). Commands run in-process (tests,
+# notebooks, CliRunner) leave it False.
+process_ends_after_command = False
+
 DEFAULT_MODEL = Path("models/quality.joblib")
 SEEDS_DIR = Path("seeds")
 SHARED_SEED = Path("../shared/seed")

@@ -14,6 +14,7 @@ import contextlib
 import os
 import sys
 
+from pipeline.cli import _common
 from pipeline.cli._app import app
 from pipeline.cli._common import silence_stdout
 from pipeline.errors import one_line
@@ -31,6 +32,7 @@ def exit_status(code: object) -> int:
 
 def run() -> None:
     """Run `score` with the command line's arguments; exit with its status, skipping teardown."""
+    _common.process_ends_after_command = True
     try:
         app(prog_name="score")
         status = 0

@@ -1,0 +1,55 @@
+"""The `score` console script: one OpenBLAS thread for its own process, unless the user chose."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipeline.console import BLAS_THREAD_VARIABLES, one_blas_thread
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_one_blas_thread_when_the_user_set_none() -> None:
+    environ = {"PATH": "/bin"}
+    one_blas_thread(environ)
+    assert environ == {"PATH": "/bin", "OPENBLAS_NUM_THREADS": "1"}
+
+
+@pytest.mark.parametrize("name", BLAS_THREAD_VARIABLES)
+def test_a_thread_count_the_user_set_is_kept(name) -> None:
+    environ = {name: "3"}
+    one_blas_thread(environ)
+    assert environ == {name: "3"}
+
+
+def test_importing_the_cli_leaves_the_environment_alone() -> None:
+    """Only the console script sets it: a program importing pipeline.cli keeps its settings."""
+    env = {k: v for k, v in os.environ.items() if k not in BLAS_THREAD_VARIABLES}
+    code = "import os, pipeline.cli; print(os.environ.get('OPENBLAS_NUM_THREADS'))"
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**env, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "None"
+
+
+def test_the_console_script_runs_the_cli(tmp_path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-c", "from pipeline.console import main; main()", "--help"],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "predict" in proc.stdout and "train" in proc.stdout
