@@ -8,7 +8,8 @@ Usage (from the repository root)::
 
 Throughput: the Markdown corpus (../shared/corpus/diablo4 + power-apps) is copied into a temp
 dir until there are >= each of ``--records`` files (deleted afterwards) and scored by `score
-predict` in a child process (wall clock, start-up included). Start-up (Python, pandas and
+predict` in a child process (wall clock, start-up included; nothing samples the run meanwhile,
+its peak RSS comes from the kernel's count at exit). Start-up (Python, pandas and
 scikit-learn imports, model load and check: about a second) is timed on one record and also
 reported apart, since at 20,000 records it is a large share of the run. In the same run a plain loop
 (``frontmatter.load`` each file, build one row dict, ``model.predict`` one row) runs over the
@@ -121,6 +122,34 @@ def get_model(path: str | None, tmp: Path) -> Path:
 
 
 # ---- measurements ---------------------------------------------------------------------------
+# Runs the command given in argv and prints its wall time, the peak RSS of its largest process
+# (itself or any worker: RUSAGE_CHILDREN covers every waited-for descendant) and its exit.
+_TIMED = """
+import resource, subprocess, sys, time
+start = time.perf_counter()
+code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode
+seconds = time.perf_counter() - start
+print(seconds, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, code)
+"""
+
+
+def timed_predict(args: list[str]) -> tuple[float, int, int]:
+    """(seconds, peak RSS of the largest process (MiB), exit) of one `score predict`.
+
+    Nothing watches the run meanwhile: a psutil sampler of the process tree every 50 ms took
+    ~0.4 s of CPU per 10 s (measured), CPU that a 2-core run then lacks. A fresh wrapper
+    process per run, so that the peak is this run's alone.
+    """
+    proc = subprocess.run(
+        [sys.executable, "-c", _TIMED, *score_command(), "predict", *args],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    seconds, max_kib, code = proc.stdout.split()
+    return float(seconds), int(max_kib) // 1024, int(code)
+
+
 def run_predict(args: list[str]) -> tuple[float, int, int, int]:
     """(seconds, peak RSS of the largest process, peak RSS of the process tree (MiB), exit).
 
@@ -198,7 +227,7 @@ def throughput(options: argparse.Namespace, tmp: Path, model_path: Path) -> None
     model = load_artifact(model_path).model
     plain = plain_loop(files[: options.plain_sample], model)
     # Start-up (imports, model load and checks, no parsing to speak of): one record.
-    startup, *_ = run_predict(
+    startup, *_ = timed_predict(
         [str(files[0]), "--model", str(model_path), "-o", str(tmp / "one.csv"), *jobs]
     )
     print(f"corpus: {len(files)} Markdown files, copied into folders of {len(files)}")
@@ -210,14 +239,14 @@ def throughput(options: argparse.Namespace, tmp: Path, model_path: Path) -> None
     for size in sizes:
         use = folders[: -(-size // len(files))]
         n = len(use) * len(files)
-        seconds, rss, tree, rc = run_predict(
+        seconds, rss, rc = timed_predict(
             [*use, "--model", str(model_path), "-o", str(tmp / "scores.csv"), *jobs]
         )
         rate = n / seconds
         print(
             f"score predict, {n:,} records: {seconds:.1f} s = {rate:,.0f} records/s end to end "
             f"({rate / plain:,.0f}x the plain loop; {n / (seconds - startup):,.0f} records/s "
-            f"after start-up; exit {rc}; peak RSS {rss} MiB largest process, {tree} MiB all)"
+            f"after start-up; exit {rc}; peak RSS {rss} MiB largest process)"
         )
     frame = load_records([str(CORPUS / s) for s in SITES]).frame
     predict_rate = model_only(model, frame)
