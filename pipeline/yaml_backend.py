@@ -97,10 +97,15 @@ class FastYAMLHandler(YAMLHandler):
         self.backend = "pyyaml" if backend == "pyyaml" or yaml_rs is None else "yaml-rs"
         self.line_offset = 1  # the opening "---" line precedes the header
         if self.backend == "yaml-rs":
-            self._alias_limits = yaml_rs.AliasLimits(
-                max_alias_expansions_per_anchor=limits.max_yaml_alias_expansions,
-                max_total_replayed_events=limits.max_yaml_replayed_events,
-            )
+            # How yaml-rs reads every header, from text (load) or from bytes (load_bytes).
+            self._yaml_rs_options: dict[str, Any] = {
+                "parse_datetime": False,
+                "alias_limits": yaml_rs.AliasLimits(
+                    max_alias_expansions_per_anchor=limits.max_yaml_alias_expansions,
+                    max_total_replayed_events=limits.max_yaml_replayed_events,
+                ),
+                "duplicate_key_policy": yaml_rs.DuplicateKeyPolicy.LastWins,  # as PyYAML does
+            }
 
     def split(self, text: str) -> tuple[str, str]:
         """Split on the first two '---' lines; a plain scan, faster than the handler's regex."""
@@ -157,12 +162,7 @@ class FastYAMLHandler(YAMLHandler):
             return NOT_READ
         try:
             return yaml_rs.load(
-                fm,
-                parse_datetime=False,
-                encoding="utf-8",
-                encoder_errors="strict",
-                alias_limits=self._alias_limits,
-                duplicate_key_policy=yaml_rs.DuplicateKeyPolicy.LastWins,
+                fm, encoding="utf-8", encoder_errors="strict", **self._yaml_rs_options
             )
         except yaml_rs.YAMLDecodeError:
             return NOT_READ
@@ -173,12 +173,7 @@ class FastYAMLHandler(YAMLHandler):
                 _check_aliases_pyyaml(fm, self.limits)
             return _pyyaml_load(fm, self.line_offset)
         try:
-            return yaml_rs.loads(
-                fm,
-                parse_datetime=False,
-                alias_limits=self._alias_limits,
-                duplicate_key_policy=yaml_rs.DuplicateKeyPolicy.LastWins,  # as PyYAML does
-            )
+            return yaml_rs.loads(fm, **self._yaml_rs_options)
         except yaml_rs.YAMLDecodeError as exc:
             message = str(exc)
             if "alias" in message and "limit" in message:
