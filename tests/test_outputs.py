@@ -216,7 +216,7 @@ def test_jsonl_encoding_equals_the_row_by_row_definition(frame):
 _TEXT = st.one_of(
     st.none(),
     st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=12),
-    st.sampled_from(['"', ",", "\n", "\r\n", " ", "", 'a "b", c', "é☕"]),
+    st.sampled_from(['"', ",", "\n", "\r\n", "\r", "\0", "\x1c", " ", "", 'a "b", c', "é☕"]),
 )
 _FLOAT = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True),
@@ -250,6 +250,8 @@ def test_csv_text_equals_pandas_to_csv(rows, header):
         }
     )
     assert frame_to_csv(frame, header=header) == frame.to_csv(header=header, index=False)
+    one = frame[["title"]]  # a row of one empty field is quoted: a rule of one-field rows
+    assert frame_to_csv(one, header=header) == one.to_csv(header=header, index=False)
 
 
 def test_csv_of_other_columns_is_pandas_own(frame):
