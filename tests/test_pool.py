@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import multiprocessing
 import os
@@ -14,7 +15,7 @@ import time
 import pytest
 
 from pipeline.errors import WorkerDiedError
-from pipeline.pool import OrderedPool
+from pipeline.pool import GC_YOUNG_THRESHOLD, OrderedPool
 
 
 def _slow_square(item: int) -> int:
@@ -26,6 +27,23 @@ def _fail_on_three(item: int) -> int:
     if item == 3:
         raise ValueError("three is bad")
     return item
+
+
+def _collector_state(_: object) -> tuple[int, int]:
+    return gc.get_threshold()[0], gc.get_freeze_count()
+
+
+def test_workers_tune_their_own_collector_and_leave_the_callers_alone() -> None:
+    """Workers freeze what they inherit and collect less often; the caller (a notebook, say)
+    keeps its own collector settings."""
+    before = gc.get_threshold(), gc.get_freeze_count()
+    with OrderedPool(_collector_state, 2, max_bytes=10**9) as pool:
+        states = [*pool.submit(0), *pool.submit(1), *pool.drain()]
+    assert len(states) == 2
+    for threshold, frozen in states:
+        assert threshold == GC_YOUNG_THRESHOLD
+        assert frozen > 0
+    assert (gc.get_threshold(), gc.get_freeze_count()) == before
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
