@@ -12,6 +12,7 @@ import csv
 import io
 import json
 import os
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -130,24 +131,27 @@ def _csv_cells(column: pd.Series) -> list[str] | None:
     return None
 
 
-# Characters that may make the csv module quote a field: a superset, since a field holding
-# one is written by the csv module itself, whose own rules then decide.
-_CSV_SPECIAL: tuple[str, ...] = (",", '"', "\n", "\r", "\0")
+# A cell holding one of these is not written as its bare text. With only the delimiter, the
+# quote or the line terminator, the csv module quotes it and doubles its quotes (its minimal
+# quoting, in every Python version); with CR or NUL, whose rules changed between versions, the
+# csv module itself writes it.
+_CSV_NOT_BARE = re.compile('[,"\n\r\0]')
+_CSV_OWN_RULES = re.compile("[\r\0]")
 
 
 def _quote_csv_cells(cells: list[str]) -> list[str]:
     """Cells as the csv module writes them inside a row of two or more fields."""
-    joined = "".join(cells)
-    if not any(char in joined for char in _CSV_SPECIAL):
+    if not _CSV_NOT_BARE.search("".join(cells)):
         return cells
-    return [_csv_field(c) if any(char in c for char in _CSV_SPECIAL) else c for c in cells]
+    return [_quoted_csv_cell(c) if _CSV_NOT_BARE.search(c) else c for c in cells]
 
 
-def _csv_field(text: str) -> str:
-    """One field as the csv module writes it in a row of several fields (quoted if needed)."""
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow([text, ""])
-    return buffer.getvalue()[: -len(",\n")]
+def _quoted_csv_cell(cell: str) -> str:
+    if _CSV_OWN_RULES.search(cell):
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\n").writerow([cell, ""])
+        return buffer.getvalue()[: -len(",\n")]
+    return '"' + cell.replace('"', '""') + '"'
 
 
 def frame_to_csv(frame: pd.DataFrame, *, header: bool = True) -> str:
