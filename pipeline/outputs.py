@@ -162,13 +162,14 @@ def frame_to_csv(frame: pd.DataFrame, *, header: bool = True) -> str:
 
 
 def write_csv(frame: pd.DataFrame, stream: IO[str], *, header: bool = True) -> None:
-    """Write what ``frame.to_csv(index=False)`` writes, ~3x faster for the string and number
+    """Write what ``frame.to_csv(index=False)`` writes, faster for the string and number
     columns `score predict` writes (each scored batch passes through here); any other dtype
     goes through pandas itself.
 
-    Rows are joined with commas here: the csv module's ``writerows`` copies every character
-    of every field, ~10 us a row of `score predict`'s output. Only cells that may need quotes
-    go through the csv module, one by one.
+    Rows are joined with commas here, in about half the time of the csv module's
+    ``writerows`` (which copies every character of every field): 3.8-6.4 vs 6.2-11.6 us a row
+    of `score predict`'s output. Cells are quoted as the csv module quotes them (see
+    ``_CSV_NOT_BARE``); a row of one field is left to it.
     """
     names = frame.columns
     plain_names = names.is_unique and all(type(name) is str for name in names)
