@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 from pipeline.errors import LoadError
 
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
+_FORMAT_NAMES = {"csv": "CSV", "jsonl": "JSON Lines", "parquet": "Parquet"}
 
 
 def _umask() -> int:
@@ -213,6 +214,16 @@ class TableWriter:
             self._stream = open(self._tmp, "w", encoding="utf-8", newline="")  # noqa: SIM115
 
     def write(self, frame: pd.DataFrame) -> None:
+        """Append ``frame``'s rows. Raises :class:`OutputError` for repeated column names in
+        JSON Lines or Parquet (an object or a schema holds each name once; CSV writes them)."""
+        if self.format != "csv" and not frame.columns.is_unique:
+            names = frame.columns
+            repeated = dict.fromkeys(str(name) for name in names[names.duplicated()])
+            where = self.path if self.path is not None else "standard output"
+            raise OutputError(
+                f"{where}: repeated column names ({', '.join(repeated)}): "
+                f"{_FORMAT_NAMES[self.format]} holds each name once"
+            )
         if self.format == "jsonl":
             assert self._stream is not None
             self._stream.write(frame_to_jsonl(frame))

@@ -158,6 +158,18 @@ def test_formats_and_bad_outputs(tmp_path):
     assert listing(tmp_path) == []
 
 
+@pytest.mark.parametrize("suffix", [".jsonl", ".parquet"])
+def test_repeated_column_names_are_refused_in_one_line_where_a_format_cannot_hold_them(
+    tmp_path, suffix
+):
+    frame = pd.DataFrame([[1, 2, 3]], columns=["a", "b", "a"])
+    with pytest.raises(OutputError, match=r"out\S*: repeated column names \(a\)"):
+        write_frame(frame, tmp_path / f"out{suffix}")
+    assert listing(tmp_path) == []  # no partial file left
+    write_frame(frame, tmp_path / "out.csv")
+    assert (tmp_path / "out.csv").read_text() == "a,b,a\n1,2,3\n"
+
+
 def test_stdout_output(capsys, frame):
     write_frame(frame.iloc[:2], None)
     lines = capsys.readouterr().out.splitlines()
