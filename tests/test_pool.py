@@ -11,6 +11,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import weakref
 
 import pytest
 
@@ -31,6 +32,30 @@ def _fail_on_three(item: int) -> int:
 
 def _collector_state(_: object) -> tuple[int, int]:
     return gc.get_threshold()[0], gc.get_freeze_count()
+
+
+class _Node:
+    """An object that can be weakly referenced (a list cannot)."""
+
+
+_CYCLES_MADE: list[weakref.ref[_Node]] = []  # in the worker: a weak reference to each cycle
+
+
+def _make_a_cycle_or_look(item: str) -> bool | None:
+    """ "make": leave a reference cycle behind; "look": whether every cycle made is gone."""
+    if item == "make":
+        node = _Node()
+        node.itself = node  # type: ignore[attr-defined]
+        _CYCLES_MADE.append(weakref.ref(node))
+        return None
+    return all(ref() is None for ref in _CYCLES_MADE)
+
+
+def test_a_cycle_a_task_leaves_is_freed_before_the_next_task() -> None:
+    """Collecting rarely during a task, a worker still frees what each task left."""
+    with OrderedPool(_make_a_cycle_or_look, 1, max_bytes=10**9, fork=True) as pool:
+        got = [*pool.submit("make"), *pool.submit("look"), *pool.drain()]
+    assert got == [None, True]
 
 
 def test_workers_tune_their_own_collector_and_leave_the_callers_alone() -> None:
