@@ -216,9 +216,9 @@ class TableWriter:
     def write(self, frame: pd.DataFrame) -> None:
         """Append ``frame``'s rows. Raises :class:`OutputError` for repeated column names in
         JSON Lines or Parquet (an object or a schema holds each name once; CSV writes them)."""
-        if self.format != "csv" and not frame.columns.is_unique:
-            names = frame.columns
-            repeated = dict.fromkeys(str(name) for name in names[names.duplicated()])
+        names = pd.Index([str(name) for name in frame.columns])  # the names as written
+        if self.format != "csv" and not names.is_unique:
+            repeated = dict.fromkeys(names[names.duplicated()])
             where = self.path if self.path is not None else "standard output"
             raise OutputError(
                 f"{where}: repeated column names ({', '.join(repeated)}): "

@@ -166,6 +166,8 @@ def test_repeated_column_names_are_refused_in_one_line_where_a_format_cannot_hol
     with pytest.raises(OutputError, match=r"out\S*: repeated column names \(a\)"):
         write_frame(frame, tmp_path / f"out{suffix}")
     assert listing(tmp_path) == []  # no partial file left
+    with pytest.raises(OutputError, match=r"repeated column names \(1\)"):  # 1 and "1"
+        write_frame(pd.DataFrame([[1, 2]], columns=[1, "1"]), tmp_path / f"out{suffix}")
     write_frame(frame, tmp_path / "out.csv")
     assert (tmp_path / "out.csv").read_text() == "a,b,a\n1,2,3\n"
 
@@ -242,7 +244,7 @@ _FLOAT = st.one_of(
             _TEXT,
             _FLOAT,
             st.one_of(st.none(), _FLOAT),
-            st.one_of(st.none(), st.integers(-(2**53), 2**53)),
+            st.one_of(st.none(), st.integers(-(2**63), 2**63 - 1)),
         ),
         max_size=8,
     ),
@@ -276,7 +278,14 @@ def test_csv_of_other_columns_is_pandas_own(frame):
 
 @pytest.mark.parametrize(
     "names",
-    [[None, "b"], [float("nan"), "b"], [pd.Timestamp("2021-01-01"), "b"], [1, 2.5], ["a", "a"]],
+    [
+        [None, "b"],
+        [float("nan"), "b"],
+        [pd.Timestamp("2021-01-01"), "b"],
+        [1, 2.5],
+        ["a", "a"],
+        ['a, "b"', "c\nd"],  # plain names that need quotes: the rows take the fast path
+    ],
 )
 def test_csv_header_of_other_column_names_is_pandas_own(names):
     frame = pd.DataFrame({"x": pd.array(["x"], dtype="string"), "y": [1.5]})
