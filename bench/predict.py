@@ -4,17 +4,20 @@ Usage (from the repository root)::
 
     .venv/bin/python bench/predict.py [--model models/quality.joblib] [--records 20000,100000]
                                       [--plain-sample 500] [--rss 10,100] [--jobs N]
+                                      [--repeat 3]
     .venv/bin/python bench/predict.py --feed-mae
 
 Throughput: the Markdown corpus (../shared/corpus/diablo4 + power-apps) is copied into a temp
 dir until there are >= each of ``--records`` files (deleted afterwards) and scored by `score
 predict` in a child process (wall clock, start-up included; nothing samples the run meanwhile,
-its peak RSS comes from the kernel's count at exit). Start-up (Python, pandas and
-scikit-learn imports, model load and check: about a second) is timed on one record and also
-reported apart, since at 20,000 records it is a large share of the run. In the same run a plain loop
-(``frontmatter.load`` each file, build one row dict, ``model.predict`` one row) runs over the
-first ``--plain-sample`` files; its rate is per record, so the sample only limits the run time.
-The model's own batch ``predict`` and the loader alone are timed too, to show where time goes.
+its peak RSS comes from the kernel's count at exit), ``--repeat`` times: the median is
+reported, with every run's rate beside it, since this machine's speed changes within seconds.
+Start-up (Python, pandas and scikit-learn imports, model load and check: 1.6-2 s) is timed on
+one record and also reported apart, since at 20,000 records it is a large share of the run.
+In the same run a plain loop (``frontmatter.load`` each file, build one row dict,
+``model.predict`` one row) runs over the first ``--plain-sample`` files; its rate is per
+record, so the sample only limits the run time. The model's own batch ``predict`` and the
+loader alone are timed too, to show where time goes.
 
 Memory: the corpus is converted to JSON API objects and repeated 10x and 100x (~180k records)
 into a JSON Lines dump; the peak RSS of the `score predict` process tree (psutil, sampled
@@ -39,6 +42,7 @@ import datetime as dt
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -227,26 +231,39 @@ def throughput(options: argparse.Namespace, tmp: Path, model_path: Path) -> None
     model = load_artifact(model_path).model
     plain = plain_loop(files[: options.plain_sample], model)
     # Start-up (imports, model load and checks, no parsing to speak of): one record.
-    startup, *_ = timed_predict(
-        [str(files[0]), "--model", str(model_path), "-o", str(tmp / "one.csv"), *jobs]
-    )
+    repeat = max(1, options.repeat)
+    startups = [
+        timed_predict(
+            [str(files[0]), "--model", str(model_path), "-o", str(tmp / "one.csv"), *jobs]
+        )[0]
+        for _ in range(repeat)
+    ]
+    startup = statistics.median(startups)
     print(f"corpus: {len(files)} Markdown files, copied into folders of {len(files)}")
     print(
         f"plain loop (frontmatter + one-row predict, {options.plain_sample} files): "
         f"{plain:,.1f} records/s"
     )
-    print(f"score predict start-up (one record): {startup:.2f} s")
+    print(
+        f"score predict start-up (one record): {startup:.2f} s (median of {repeat}: "
+        f"{', '.join(f'{s:.2f}' for s in startups)})"
+    )
     for size in sizes:
         use = folders[: -(-size // len(files))]
         n = len(use) * len(files)
-        seconds, rss, rc = timed_predict(
-            [*use, "--model", str(model_path), "-o", str(tmp / "scores.csv"), *jobs]
-        )
+        runs = [
+            timed_predict([*use, "--model", str(model_path), "-o", str(tmp / "scores.csv"), *jobs])
+            for _ in range(repeat)
+        ]
+        seconds = statistics.median(run[0] for run in runs)
         rate = n / seconds
+        codes = sorted({run[2] for run in runs})
         print(
-            f"score predict, {n:,} records: {seconds:.1f} s = {rate:,.0f} records/s end to end "
-            f"({rate / plain:,.0f}x the plain loop; {n / (seconds - startup):,.0f} records/s "
-            f"after start-up; exit {rc}; peak RSS {rss} MiB largest process)"
+            f"score predict, {n:,} records: {seconds:.1f} s = {rate:,.0f} records/s end to end, "
+            f"median of {repeat} runs ({', '.join(f'{n / run[0]:,.0f}' for run in runs)}; "
+            f"{rate / plain:,.0f}x the plain loop; {n / (seconds - startup):,.0f} records/s "
+            f"after start-up; exit {', '.join(map(str, codes))}; peak RSS "
+            f"{max(run[1] for run in runs)} MiB largest process)"
         )
     frame = load_records([str(CORPUS / s) for s in SITES]).frame
     predict_rate = model_only(model, frame)
@@ -332,6 +349,9 @@ def main() -> None:
         "--rss", default="10,100", help="JSON Lines dump sizes as corpus multiples ('' for none)"
     )
     parser.add_argument("--jobs", type=int, default=None, help="score predict --jobs")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="runs of each size (and of start-up); the median"
+    )
     parser.add_argument("--feed-mae", action="store_true", help="only the feed MAE")
     options = parser.parse_args()
     if options.feed_mae:
