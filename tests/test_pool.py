@@ -42,7 +42,7 @@ _CYCLES_MADE: list[weakref.ref[_Node]] = []  # in the worker: a weak reference t
 
 
 def _make_a_cycle_or_look(item: str) -> bool | None:
-    """ "make": leave a reference cycle behind; "look": whether every cycle made is gone."""
+    """On "make", leave a reference cycle behind; on "look", say whether all such are gone."""
     if item == "make":
         node = _Node()
         node.itself = node  # type: ignore[attr-defined]
