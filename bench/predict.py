@@ -73,11 +73,14 @@ def corpus_files() -> list[Path]:
     return files
 
 
+CONSOLE = "from pipeline.console import main; main()"  # what the `score` script runs
+
+
 def score_command() -> list[str]:
     script = Path(sys.executable).with_name("score")
     if script.exists():
         return [str(script)]
-    return [sys.executable, "-c", "from pipeline.console import main; main()"]
+    return [sys.executable, "-c", CONSOLE]
 
 
 # ---- setup ----------------------------------------------------------------------------------

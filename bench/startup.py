@@ -27,12 +27,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from predict import copy_corpus, corpus_files
+from predict import CONSOLE, copy_corpus, corpus_files
 
 ROOT = Path(__file__).resolve().parents[1]
 RUN = "from pipeline.cli import run; run()"  # the fast exit alone (A/B against APP)
 APP = "from pipeline.cli import app; app(prog_name='score')"
-CONSOLE = "from pipeline.console import main; main()"  # what the `score` script runs
 
 
 def timed(code: str, args: list[str]) -> float:

@@ -216,14 +216,8 @@ class TableWriter:
     def write(self, frame: pd.DataFrame) -> None:
         """Append ``frame``'s rows. Raises :class:`OutputError` for repeated column names in
         JSON Lines or Parquet (an object or a schema holds each name once; CSV writes them)."""
-        names = pd.Index([str(name) for name in frame.columns])  # the names as written
-        if self.format != "csv" and not names.is_unique:
-            repeated = dict.fromkeys(names[names.duplicated()])
-            where = self.path if self.path is not None else "standard output"
-            raise OutputError(
-                f"{where}: repeated column names ({', '.join(repeated)}): "
-                f"{_FORMAT_NAMES[self.format]} holds each name once"
-            )
+        if self.format != "csv":
+            self._check_names(frame)
         if self.format == "jsonl":
             assert self._stream is not None
             self._stream.write(frame_to_jsonl(frame))
@@ -238,6 +232,16 @@ class TableWriter:
                 self._parquet = pq.ParquetWriter(str(self._tmp), self._schema)
             self._parquet.write_table(table.cast(self._schema))
         self.rows += len(frame)
+
+    def _check_names(self, frame: pd.DataFrame) -> None:
+        names = pd.Index([str(name) for name in frame.columns])  # the names as written
+        if not names.is_unique:
+            repeated = dict.fromkeys(names[names.duplicated()])
+            where = self.path if self.path is not None else "standard output"
+            raise OutputError(
+                f"{where}: repeated column names ({', '.join(repeated)}): "
+                f"{_FORMAT_NAMES[self.format]} holds each name once"
+            )
 
     def close(self) -> None:
         """Finish the output: flush, fsync, and atomically rename it into place."""
