@@ -13,6 +13,7 @@ import io
 import json
 import os
 import re
+import sys
 import tarfile
 import zipfile
 from collections.abc import Iterable
@@ -24,6 +25,9 @@ import pytest
 from pipeline.errors import LoadError
 
 DROP = object()  # an override value that removes the field
+# The `score` console script as a child process (the entry point pyproject.toml installs),
+# runnable from the checkout without an installed script.
+SCORE = [sys.executable, "-c", "from pipeline.console import main; main()"]
 
 _BASE: dict[str, Any] = {
     "category": "news",

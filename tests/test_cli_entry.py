@@ -5,16 +5,14 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import jsonl_text, make_record, to_api_object
+from conftest import SCORE, jsonl_text, make_record, to_api_object
 
 from pipeline.cli._entry import exit_status
 
 REPO = Path(__file__).resolve().parents[1]
-SCORE = [sys.executable, "-c", "from pipeline.console import main; main()"]
 
 
 def _score(args: list[str], tmp_path: Path, **kwargs) -> subprocess.CompletedProcess:

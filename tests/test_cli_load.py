@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import jsonl_text, listing, make_record, to_api_object, write, write_md
+from conftest import SCORE, jsonl_text, listing, make_record, to_api_object, write, write_md
 from typer.testing import CliRunner
 
 from pipeline.cli import app
@@ -157,11 +157,10 @@ def test_bad_output_path(runner, tmp_path, inputs):
 
 def test_real_process_strict_stdin(tmp_path):
     """A real process (one: start-up is slow): stdin JSON Lines, --strict, no traceback."""
-    score = [sys.executable, "-c", "from pipeline.console import main; main()"]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     objects = [to_api_object(make_record(i)) for i in (1, 2)]
     bad = subprocess.run(
-        [*score, "load", "--strict", "-", "-o", "out.csv"],
+        [*SCORE, "load", "--strict", "-", "-o", "out.csv"],
         input=jsonl_text(objects[:1]) + "[1]\n" + jsonl_text(objects[1:]),
         capture_output=True,
         text=True,
@@ -243,7 +242,7 @@ def test_an_output_that_cannot_be_written_is_one_line_and_leaves_no_file(
         args += ["--model", str(model)]
     (tmp_path / "out").mkdir()
     proc = subprocess.run(
-        [sys.executable, "-c", "from pipeline.console import main; main()", *args],
+        [*SCORE, *args],
         capture_output=True,
         text=True,
         env={**os.environ, "PYTHONPATH": str(REPO)},

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import SCORE
 from test_scoring import api_object, train_tiny_model, write_corpus
 from typer.testing import CliRunner
 
@@ -228,12 +229,10 @@ def test_a_worker_killed_midway_is_one_line_and_no_output(model, site, tmp_path,
 def test_a_reader_that_stops_early_ends_the_run_quietly(model, tmp_path) -> None:
     """`score predict ... | head -1`: no 'Broken pipe' error line, no traceback."""
     import subprocess
-    import sys
 
     write_corpus(tmp_path / "many", 800)
-    score = [sys.executable, "-c", "from pipeline.console import main; main()"]
     proc = subprocess.Popen(
-        [*score, "predict", str(tmp_path / "many"), "--model", str(model), "--batch-size", "20"],
+        [*SCORE, "predict", str(tmp_path / "many"), "--model", str(model), "--batch-size", "20"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )

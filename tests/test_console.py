@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import SCORE
 
 from pipeline.console import BLAS_THREAD_VARIABLES, one_blas_thread
 
@@ -44,7 +45,7 @@ def test_importing_the_cli_leaves_the_environment_alone() -> None:
 
 def test_the_console_script_runs_the_cli(tmp_path) -> None:
     proc = subprocess.run(
-        [sys.executable, "-c", "from pipeline.console import main; main()", "--help"],
+        [*SCORE, "--help"],
         env={**os.environ, "PYTHONPATH": str(REPO)},
         cwd=tmp_path,
         capture_output=True,

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import SCORE
 
 from pipeline.frame import load_records
 from pipeline.writeback import edit_front_matter, write_back
@@ -250,8 +251,7 @@ def test_score_predict_write_back_killed_midway(tmp_path: Path) -> None:
 
     root = tmp_path / "site"
     files = make_folder(root, 120)
-    score = [sys.executable, "-c", "from pipeline.console import main; main()"]
-    command = [*score, "predict", str(root), "--model", str(model), "--write-back"]
+    command = [*SCORE, "predict", str(root), "--model", str(model), "--write-back"]
     command += ["--batch-size", "10", "--out", str(tmp_path / "out.csv")]
     # Its own process group, so that helpers it leaves behind can be found and ended.
     proc = subprocess.Popen(
@@ -284,7 +284,7 @@ def test_score_predict_write_back_killed_midway(tmp_path: Path) -> None:
 
     from pipeline.cli import app
 
-    done = CliRunner().invoke(app, command[len(score) :])
+    done = CliRunner().invoke(app, command[len(SCORE) :])
     assert done.exit_code == 0, (done.stderr, done.exception)
     for path, data in files.items():
         now = path.read_bytes()

@@ -17,13 +17,13 @@ import os
 import pickle
 import shlex
 import subprocess
-import sys
 import warnings
 from collections.abc import Callable
 from pathlib import Path
 
 import joblib
 import pytest
+from conftest import SCORE
 from typer.testing import CliRunner
 
 import pipeline
@@ -207,7 +207,6 @@ def check_refusal(stderr: str, phrase: str, model: Path) -> None:
 
 
 runner = CliRunner()
-SCORE = [sys.executable, "-c", "from pipeline.console import main; main()"]
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
