@@ -7,5 +7,5 @@ importing scikit-learn and SciPy, which cost over a second.
 from __future__ import annotations
 
 PROTOCOLS: tuple[str, ...] = ("random", "time", "provider", "site")
-KINDS: tuple[str, ...] = ("hgb", "lgbm", "ridge")
+KINDS: tuple[str, ...] = ("hgb", "ridge")
 DEFAULT_KIND = "hgb"

@@ -9,8 +9,8 @@ additive rule found by exploring the corpus::
 (power-apps follows the same terms plus other tiers, e.g. −50). So the provider step computes
 a rule-like *anchor* -- structure terms priced by a fixed-effects ridge plus the provider's
 structure-adjusted level, learned from training records **and** their scored related entries
--- and the final estimator (HistGradientBoosting by default; "lgbm" and "ridge" for
-comparison) learns only a correction to it. Evaluation: the prior is learned inside each
+-- and the final estimator (HistGradientBoosting by default; "ridge" for comparison) learns
+only a correction to it. Evaluation: the prior is learned inside each
 training fold and the related lists of test records never feed training; ``strict_related``
 also removes test articles that reappear in training records' related lists.
 """
@@ -163,23 +163,6 @@ def _regressor(kind: str, seed: int) -> Any:
             l2_regularization=0.0,
             early_stopping=False,
             random_state=seed,
-        )
-    if kind == "lgbm":
-        from lightgbm import LGBMRegressor  # optional: not a declared dependency
-
-        return LGBMRegressor(
-            objective="l1",
-            n_estimators=600,
-            learning_rate=0.05,
-            num_leaves=15,
-            min_child_samples=5,
-            subsample=1.0,
-            colsample_bytree=1.0,
-            random_state=seed,
-            n_jobs=2,
-            deterministic=True,
-            force_row_wise=True,
-            verbose=-1,
         )
     if kind == "ridge":
         return RidgeCV(alphas=np.logspace(-2, 3, 11))

@@ -174,25 +174,15 @@ def _sparse_medians(X: Any) -> list[float]:
     return medians
 
 
-def _lgbm_estimator(final: Any) -> Any | None:
-    """The LightGBM model inside the final step, if any (it gives exact TreeSHAP values)."""
-    if getattr(final, "anchor_index", None) is not None:
-        return None  # it sees fewer columns than the features: substitution handles that
-    for candidate in (final, getattr(final, "estimator_", None)):
-        if candidate is not None and hasattr(candidate, "booster_"):
-            return candidate
-    return None
-
-
 @dataclass
 class Explainer:
     """Per-record attribution: how much each feature moved the prediction away from a reference.
 
-    For LightGBM it uses exact TreeSHAP (``pred_contrib=True``). Otherwise, for any fitted
-    Pipeline whose steps before the last produce a dense feature matrix, it substitutes one
-    feature at a time with its reference value (training median) and records the change of the
-    final estimator's prediction, re-predicting only the rows whose value differs. That costs up
-    to one extra final-step prediction per feature, but the feature steps run once.
+    For any fitted Pipeline whose steps before the last produce a dense feature matrix, it
+    substitutes one feature at a time with its reference value (training median) and records
+    the change of the final estimator's prediction, re-predicting only the rows whose value
+    differs. That costs up to one extra final-step prediction per feature, but the feature
+    steps run once.
     """
 
     model: Any
@@ -228,9 +218,6 @@ class Explainer:
         return np.nan_to_num(contrib - coef * ref)
 
     def _effects(self, final: Any, X: np.ndarray, names: list[str]) -> np.ndarray:
-        lgbm = _lgbm_estimator(final)
-        if lgbm is not None:
-            return np.asarray(lgbm.predict(X, pred_contrib=True), dtype=float)[:, : X.shape[1]]
         base = np.asarray(final.predict(X), dtype=float)
         effects = np.zeros_like(X)
         block: list[tuple[int, np.ndarray]] = []

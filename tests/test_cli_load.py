@@ -104,7 +104,7 @@ def test_strict_exits_non_zero_with_one_line_and_writes_nothing(runner, tmp_path
     out = tmp_path / "out.parquet"
     before = listing(tmp_path)
     result = runner.invoke(app, ["load", str(inputs), "--strict", "-o", str(out)])
-    assert result.exit_code != 0
+    assert result.exit_code == 1
     lines = _lines(result.stderr)
     assert len(lines) == 1
     assert lines[0].startswith(f"error: {inputs}/bad.md: YAML does not parse at line 3")
@@ -200,7 +200,7 @@ def test_a_crash_during_loading_leaves_no_temp_file(runner, tmp_path, inputs, mo
     out = tmp_path / "out.parquet"
     before = listing(tmp_path)
     result = runner.invoke(app, ["load", str(inputs), "-o", str(out)])
-    assert result.exit_code != 0
+    assert result.exit_code == 130  # the conventional status of an interrupt
     assert listing(tmp_path) == before
 
 

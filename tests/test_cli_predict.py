@@ -7,12 +7,15 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import SCORE
+from conftest import SCORE, feed_page, to_markdown, write, write_json
+from helpers import rule_record, write_rule_jsonl
 from test_scoring import api_object, train_tiny_model, write_corpus
 from typer.testing import CliRunner
 
-from pipeline.artifact import save_artifact
+from pipeline.artifact import load_artifact, save_artifact
 from pipeline.cli import app
+from pipeline.frame import load_records
+from pipeline.training import train_and_save
 
 runner = CliRunner()
 
@@ -298,3 +301,47 @@ def test_predict_in_process_keeps_the_callers_objects_collectable(model, site, t
     gc.collect()
     assert alive() is None
     assert gc.get_freeze_count() == 0
+
+
+# ---- the net: what `score predict` writes is what the model predicts ------------------------
+@pytest.fixture(scope="module")
+def rule_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The default model, trained on records that follow the aggregator's rule."""
+    root = tmp_path_factory.mktemp("rule-model")
+    frame = load_records([str(write_rule_jsonl(root / "train.jsonl", 240))]).frame
+    return train_and_save(frame, root / "quality.joblib", importance=False).path
+
+
+def test_predictions_are_the_saved_models_own_row_by_row(rule_model, tmp_path) -> None:
+    """Records with AMP links, images, topics, videos and related entries, in three formats:
+    every `quality_pred` is exactly what the saved model predicts for that loaded record."""
+    inputs = tmp_path / "in"
+    for i in range(300, 312):
+        write(inputs / "md" / f"{i}.md", to_markdown(rule_record(i, quality=i % 2 == 0)))
+    write_json(inputs / "page.json", feed_page([rule_record(i) for i in range(312, 324)]))
+    write_rule_jsonl(inputs / "dump.jsonl", 12, start=324)
+    out = tmp_path / "scores.jsonl"
+    result = predict(inputs, "--model", rule_model, "--out", out)
+    assert result.exit_code == 0, result.output
+    rows = pd.read_json(out, lines=True, dtype={"id": str})
+    frame = load_records([str(inputs)], duplicates="keep").frame
+    expected = load_artifact(rule_model).model.predict(frame)
+    assert len(rows) == len(frame) == 36
+    by_source = dict(zip(frame["source"], expected, strict=True))
+    for source, got in zip(rows["source"], rows["quality_pred"], strict=True):
+        assert got == by_source[source], source
+    # The net is only as good as the model's reactions: each field moves this model.
+    base = {k: v for k, v in rule_record(400, quality=False).items() if k not in DROPPED}
+    base.update(type="article", title="Story 400: Patch notes", topics=["Patch"])
+    variants = [
+        {**base, "ampWebUrl": "https://alpha.com/amp/x"},
+        {**base, "images": [{"url": "https://alpha.com/x.jpg"}]},
+        {**base, "type": "video"},
+        {**base, "topics": ["Nothing named"]},
+    ]
+    pair = load_records([str(write_json(tmp_path / "v.json", [base, *variants]))]).frame
+    moved = load_artifact(rule_model).model.predict(pair)
+    assert all(abs(moved[k] - moved[0]) > 5 for k in range(1, len(moved))), moved
+
+
+DROPPED = ("ampWebUrl", "images", "related")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import random
 from pathlib import Path
 
@@ -129,9 +128,9 @@ def test_model_beats_global_mean_and_is_deterministic(frame: pd.DataFrame) -> No
     y_tr, y_te = tr["quality"].astype(float).to_numpy(), te["quality"].astype(float).to_numpy()
     model = M.make_model("ridge", seed=0).fit(tr, y_tr)
     pred = M.predict(model, te)
-    mae = np.abs(pred - y_te).mean()
-    base = np.abs(M.global_mean_baseline(y_tr, len(te)) - y_te).mean()
-    assert mae < 0.5 * base
+    assert np.abs(pred - y_te).mean() <= 0.75  # observed 0.37
+    default = M.predict(M.make_model(seed=0).fit(tr, y_tr), te)
+    assert np.abs(default - y_te).mean() <= 0.6  # observed 0.29
     again = M.predict(M.make_model("ridge", seed=0).fit(tr, y_tr), te)
     np.testing.assert_array_equal(pred, again)
 
@@ -153,13 +152,19 @@ def test_train_drops_duplicates_and_unscored(frame: pd.DataFrame) -> None:
     assert M.predict(model, frame.iloc[:3]).shape == (3,)
 
 
+# MAE of the default model on synthetic_frame, about twice what each protocol gives (observed:
+# random 0.40, time 0.26, provider 1.36, site 2.44; the anchor alone 1.03, 0.71, 1.85, 2.43).
+DEFAULT_MODEL_MAE = {"random": 0.8, "time": 0.55, "provider": 2.7, "site": 5.0}
+
+
 @pytest.mark.parametrize("protocol", M.PROTOCOLS)
 def test_evaluate_protocols_report_model_and_baselines(frame: pd.DataFrame, protocol: str) -> None:
-    res = M.evaluate(frame, protocol, seed=0, kind="ridge")
-    assert {"model", "global_mean", "provider_mean"} <= set(res.metrics)
+    res = M.evaluate(frame, protocol, seed=0)
+    assert {"model", "global_mean", "provider_mean", "prior_rule"} <= set(res.metrics)
     for values in res.metrics.values():
         assert {"mae", "rmse", "r2", "spearman", "n"} <= set(values)
-    assert res.metrics["model"]["mae"] < res.metrics["global_mean"]["mae"]
+    assert res.metrics["model"]["mae"] <= DEFAULT_MODEL_MAE[protocol]
+    assert res.metrics["provider_mean"]["mae"] > 3 * res.metrics["model"]["mae"]
     preds = res.predictions
     assert {"id", "fold", "provider", "y", "pred", "global_mean", "provider_mean"} <= set(preds)
     if protocol in ("random", "provider"):
@@ -211,16 +216,16 @@ def test_feature_importance_groups(frame: pd.DataFrame) -> None:
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "diablo4"
 
 
-@pytest.mark.skipif(
-    not CORPUS.is_dir() or not os.environ.get("RUN_CORPUS_TESTS"),
-    reason="needs ../shared/corpus and RUN_CORPUS_TESTS=1 (slow)",
-)
-def test_corpus_time_protocol_meets_target() -> None:
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="needs ../shared/corpus")
+def test_corpus_time_protocol_accuracy() -> None:
+    """The real site, newest 20 % held out: observed MAE 0.16 (the anchor alone 0.54)."""
     from pipeline.frame import load_records
 
     f = load_records([str(CORPUS)], duplicates="mark").frame
     res = M.evaluate(f, "time", seed=0)
-    assert res.metrics["model"]["mae"] <= 2.0
+    assert res.metrics["model"]["mae"] <= 0.25
+    assert res.metrics["model"]["mae"] < res.metrics["prior_rule"]["mae"]
+    assert res.metrics["model"]["n"] == 296
 
 
 def test_binned_hgb_predict_equals_sklearn_predict() -> None:

@@ -11,7 +11,6 @@ loaded with a warning.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import os
 import pickle
@@ -31,12 +30,6 @@ from pipeline.artifact import FORMAT, ArtifactVersionWarning, save_artifact, sid
 from pipeline.cli import app
 from pipeline.frame import load_records
 from pipeline.training import train_and_save
-
-HAS_PREDICT = importlib.util.find_spec("pipeline.cli._predict") is not None and any(
-    command.name == "predict" or getattr(command.callback, "__name__", "") == "predict_command"
-    for command in app.registered_commands
-)
-needs_predict = pytest.mark.skipif(not HAS_PREDICT, reason="`score predict` not available yet")
 
 
 def record_text(i: int) -> str:
@@ -222,7 +215,6 @@ def test_inspect_refuses_bad_model(case: str, trained: Path, tmp_path: Path) -> 
     assert not (tmp_path / "PWNED").exists()
 
 
-@needs_predict
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_predict_refuses_bad_model_before_touching_records(
     case: str, trained: Path, tmp_path: Path
@@ -281,7 +273,6 @@ def test_inspect_warns_on_other_package_version(old_version_model: Path) -> None
     assert "package_version: 0.0.1" in result.stdout
 
 
-@needs_predict
 def test_predict_warns_on_other_package_version(old_version_model: Path, tmp_path: Path) -> None:
     """Predict still scores with an older model, after a one-line warning."""
     records = tmp_path / "records"
@@ -306,7 +297,7 @@ def test_refusal_end_to_end_in_a_real_process(trained: Path, tmp_path: Path) -> 
     records = tmp_path / "records"
     write_records(records, 3)
     before = snapshot(records)
-    command = ["predict", str(records), "--write-back"] if HAS_PREDICT else ["inspect"]
+    command = ["predict", str(records), "--write-back"]
     proc = subprocess.run(
         [*SCORE, *command, "--model", str(model)],
         capture_output=True,

@@ -134,11 +134,8 @@ def test_cli_offline(records: Path, tmp_path: Path, no_network: list[str]) -> No
         ["load", str(records), "--out", str(tmp_path / "records.jsonl")],
         ["train", str(records), "--model", str(model)],
         ["inspect", "--model", str(model)],
+        ["predict", str(records), "--model", str(model), "--out", str(out)],
     ]
-    if any(
-        getattr(c.callback, "__name__", "") == "predict_command" for c in app.registered_commands
-    ):
-        runs.append(["predict", str(records), "--model", str(model), "--out", str(out)])
     for args in runs:
         result = runner.invoke(app, args)
         assert result.exit_code == 0, (args, result.stderr, result.exception)

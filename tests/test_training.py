@@ -62,12 +62,15 @@ def trained(feed: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_train_prints_holdout_with_baselines_and_saves(trained: Path, feed: Path) -> None:
     result = CliRunner().invoke(app, ["train", str(feed), "--model", str(trained)])
+    assert result.exit_code == 0, result.output
     assert "global_mean" in result.output and "provider_mean" in result.output
     artifact = load_artifact(trained)
     meta = artifact.metadata
     metrics = meta["metrics"]
     assert meta["n_train"] == 160
-    assert metrics["time_holdout.model.mae"] < metrics["time_holdout.global_mean.mae"]
+    # quality is a rule plus noise of -1, 0 or +1 (MAE 2/3 at best); observed 0.95
+    assert metrics["time_holdout.model.mae"] <= 1.9
+    assert metrics["time_holdout.model.mae"] < metrics["time_holdout.prior_rule.mae"]
     assert set(meta["intervals"]) == {"0.8", "0.9", "0.95"}
     assert meta["intervals"]["0.8"] <= meta["intervals"]["0.95"]
     assert "quality" not in meta["features"] and "heat" not in meta["features"]
@@ -105,7 +108,8 @@ def test_evaluate_reports_model_and_baselines_as_json(feed: Path, tmp_path: Path
     assert set(metrics) == {"random", "provider"}
     random_split = metrics["random"]["metrics"]
     assert {"model", "global_mean", "provider_mean"} <= set(random_split)
-    assert random_split["model"]["mae"] < random_split["provider_mean"]["mae"]
+    assert random_split["model"]["mae"] <= 1.9  # observed 0.95 (noise alone: 2/3)
+    assert random_split["provider_mean"]["mae"] > 5 * random_split["model"]["mae"]
 
 
 def test_evaluate_rejects_unknown_protocol(feed: Path) -> None:
@@ -148,3 +152,67 @@ def test_explanations_are_measured_against_the_training_records(trained: Path, f
     assert (
         "explanation reference" in runner.invoke(app, ["inspect", "--model", str(trained)]).stdout
     )
+
+
+@pytest.mark.parametrize("kind", ["hgb", "ridge"])
+def test_every_kind_offered_trains_and_predicts(kind: str, feed: Path, tmp_path: Path) -> None:
+    model = tmp_path / "m.joblib"
+    result = CliRunner().invoke(app, ["train", str(feed), "--model", str(model), "--kind", kind])
+    assert result.exit_code == 0, result.output
+    artifact = load_artifact(model)
+    assert artifact.metadata["kind"] == kind
+    assert artifact.metadata["metrics"]["time_holdout.model.mae"] <= 1.9  # observed 0.95, 1.27
+
+
+def test_an_unknown_kind_is_a_usage_error(feed: Path, tmp_path: Path) -> None:
+    model = tmp_path / "m.joblib"
+    result = CliRunner().invoke(app, ["train", str(feed), "--model", str(model), "--kind", "xgb"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert not model.exists()
+
+
+def test_strict_related_removes_held_out_articles_from_training_lists(tmp_path: Path) -> None:
+    """Each record lists two other records as related (as the real sites do): the plain
+    provider protocol sees a held-out provider's scores through those lists, strict does not."""
+    records = synthetic_records(120)
+    for i, record in enumerate(records):
+        record["related"] = [
+            {key: records[j][key] for key in ("title", "originalUrl", "provider", "quality")}
+            for j in ((i + 1) % len(records), (i + 7) % len(records))
+        ]
+    feed = tmp_path / "linked.jsonl"
+    feed.write_text("".join(json.dumps(r) + "\n" for r in records))
+    results = {}
+    for flag in ([], ["--strict-related"]):
+        out = tmp_path / f"m{len(flag)}.json"
+        args = ["evaluate", str(feed), "--protocol", "provider", "--json", str(out), *flag]
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 0, result.output
+        results[bool(flag)] = json.loads(out.read_text())["provider"]["metrics"]["model"]["mae"]
+    assert results[False] <= 8 and results[True] > 3 * results[False], results  # 4.1, 27.5
+
+
+def test_train_without_paths_reads_seeds_and_the_shared_corpus(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """./seeds, ../shared/seed and every site folder of ../shared/corpus, not its feeds."""
+    project = tmp_path / "project"
+    shared = tmp_path / "shared"
+    records = synthetic_records(60)
+    parts = {
+        project / "seeds": records[:10],
+        shared / "seed": records[10:11],
+        shared / "corpus" / "site-a": records[11:40],
+        shared / "corpus" / "site-b": records[40:],
+        shared / "corpus" / "feeds": [{**r, "quality": None} for r in synthetic_records(5, 9)],
+    }
+    for folder, part in parts.items():
+        folder.mkdir(parents=True)
+        (folder / "records.jsonl").write_text("".join(json.dumps(r) + "\n" for r in part))
+    monkeypatch.chdir(project)
+    result = CliRunner().invoke(app, ["train", "--model", "m.joblib"])
+    assert result.exit_code == 0, result.output
+    assert "loaded 60 records (60 scored) from 4 path(s)" in result.stderr
+    meta = load_artifact(project / "m.joblib").metadata
+    assert meta["n_train"] == 60
+    assert meta["training_sites"] == ["seed", "seeds", "site-a", "site-b"]
