@@ -27,7 +27,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pipeline import model as M
-from pipeline.frame import load_records
+from pipeline.load import load_records
 
 TARGETS = {"random": 1.3, "time": 2.0, "provider": 3.5}
 

@@ -60,7 +60,7 @@ def collect(work: Path) -> dict[str, object]:
         )
     run("load-related", ["load", str(d4), "--related", "--out", "out-load.jsonl"], work, results)
     run("load-feeds", ["load", str(feeds), "--out", "out-load.jsonl"], work, results)
-    model = work / "model" / "quality.joblib"
+    model = Path("model") / "quality.joblib"  # relative: the temporary folder never shows
     run("train", ["train", str(d4), str(pa), "--model", str(model)], work, results)
     base = ["--model", str(model)]
     for suffix in ("csv", "jsonl", "parquet"):
@@ -70,8 +70,8 @@ def collect(work: Path) -> dict[str, object]:
     run("predict-feeds-explain", ["predict", str(feeds), *base, *extra], work, results)
     run("predict-md", ["predict", str(d4), str(pa), *base, "--out", "out-md.csv"], work, results)
     run("predict-missing", ["predict", str(d4), *base, "--only-missing"], work, results)
-    copy = work / "copy" / "diablo4"
-    shutil.copytree(d4, copy)
+    copy = Path("copy") / "diablo4"
+    shutil.copytree(d4, work / copy)
     for name, flags in (("quality", ["--only-missing"]), ("pred", [])):
         run(
             f"write-back-{name}",
@@ -79,7 +79,7 @@ def collect(work: Path) -> dict[str, object]:
             work,
             results,
         )
-        for path in sorted(copy.iterdir()):
+        for path in sorted((work / copy).iterdir()):
             results[f"write-back-{name}:{path.name}"] = digest(path.read_bytes())
     for protocol in ("random", "time", "provider", "site"):
         args = ["evaluate", str(d4), str(pa), "--protocol", protocol, "--json", "out-eval.json"]

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import frontmatter
 
-from pipeline.frame import load_records
+from pipeline.load import load_records
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus"

@@ -43,7 +43,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from pipeline import model as M  # noqa: E402
-from pipeline.frame import load_records  # noqa: E402
+from pipeline.load import load_records  # noqa: E402
 
 CORPUS = Path(os.environ.get("AQ_CORPUS", ROOT.parent / "shared" / "corpus"))
 SITES = ("diablo4", "power-apps")

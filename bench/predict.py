@@ -57,8 +57,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pipeline import model as M
 from pipeline.artifact import load_artifact, save_artifact
-from pipeline.frame import load_records
-from pipeline.records import normalize
+from pipeline.load import load_records
+from pipeline.load.normalize import normalize
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = Path(os.environ.get("AQ_CORPUS", ROOT.parent / "shared" / "corpus"))

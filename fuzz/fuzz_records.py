@@ -6,7 +6,7 @@ The first input byte picks a target, the rest is the payload:
 * 1 - the same with the PyYAML backend (the fallback and the "second opinion")
 * 2 - a JSON document (single record, array, feed page)
 * 3 - JSON Lines
-* 4 - an in-memory zip archive, 5 - an in-memory tar archive (``sources._archive_sources``)
+* 4 - an in-memory zip archive, 5 - an in-memory tar archive (``archives.archive_sources``)
 * 6 - write-back's byte-level edit (``writeback.edit_front_matter``)
 
 Invariants checked on every input (a violation is a crash, like an uncaught exception):
@@ -38,14 +38,14 @@ from pathlib import Path
 import atheris
 
 with atheris.instrument_imports(include=["pipeline"]):
-    from pipeline import sources as _sources
-    from pipeline import writeback as _writeback
     from pipeline.errors import LoadError
-    from pipeline.frame import records_to_frame
+    from pipeline.io import writeback as _writeback
     from pipeline.limits import Limits
-    from pipeline.records import parse_source
+    from pipeline.load import archives as _archives
+    from pipeline.load import records_to_frame
+    from pipeline.load.parse import parse_source
+    from pipeline.load.sources import Source
     from pipeline.schema import COLUMNS
-    from pipeline.sources import Source
 
 # Small caps so the fuzzer reaches every "over the cap" branch with short inputs.
 LIMITS = Limits(
@@ -95,7 +95,7 @@ def _parse(kind: str, payload: bytes, backend: str) -> None:
 
 
 def _archive(payload: bytes, suffix: str) -> None:
-    for item in _sources._archive_sources(
+    for item in _archives.archive_sources(
         f"fuzz{suffix}", payload, LIMITS, depth=0, name=f"fuzz{suffix}"
     ):
         if isinstance(item, Source):

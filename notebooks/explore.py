@@ -38,7 +38,7 @@ print(f"records: {RECORDS} | fast: {FAST} | folds: {N_SPLITS} | estimator: {KIND
 #
 # A tour of the scored records and of the quality model, for a newcomer. Run it top to bottom
 # (*Run All*); the first cell says where the records are. It uses only the package's public
-# API: `pipeline.frame.load_records` to read, `pipeline.model` to train and evaluate, and
+# API: `pipeline.load.load_records` to read, `pipeline.model` to train and evaluate, and
 # `pipeline.plots` for every chart -- the same charts `score evaluate --report DIR` writes.
 #
 # What you will see: the schema and what is missing; how `quality` is distributed; how it
@@ -57,10 +57,10 @@ import pandas as pd
 from IPython.display import display
 
 from pipeline import plots
-from pipeline.features.provider import provider_keys
-from pipeline.frame import load_records
-from pipeline.model import PROTOCOLS, evaluate, summary_table, training_rows
-from pipeline.report import holdout_importance, largest_errors
+from pipeline.features.providers import provider_keys
+from pipeline.load import load_records
+from pipeline.model import PROTOCOLS, evaluate, holdout_importance, summary_table, training_rows
+from pipeline.report import largest_errors
 from pipeline.schema import COLUMNS, TARGET_SIDE
 
 # %matplotlib inline

@@ -408,7 +408,7 @@ def _format_value(value: Any) -> str:
 
 
 def model_card(artifact: Artifact) -> str:
-    """A short human-readable description of an artifact (for ``score info`` and reports)."""
+    """A short human-readable description of an artifact (for ``score inspect`` and reports)."""
     meta = dict(artifact.metadata)
     lines = [f"Model card: {artifact.path}", "=" * min(78, 12 + len(str(artifact.path)))]
     lines.append(f"model: {meta.pop('model_class', type(artifact.model).__name__)}")
@@ -452,3 +452,8 @@ def model_card(artifact: Artifact) -> str:
             else:
                 lines.append(f"  {i:>2}. {_format_value(entry)}")
     return "\n".join(lines) + "\n"
+
+
+def describe(path: str | os.PathLike[str]) -> str:
+    """The model card of the artifact at ``path`` (what `score inspect` prints)."""
+    return model_card(load_artifact(path))

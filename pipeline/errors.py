@@ -31,6 +31,24 @@ class StrictModeError(RuntimeError):
         self.error = error
 
 
+class UsageError(ValueError):
+    """Options that cannot work together, found before anything is read; one line."""
+
+
+class UnusableDataError(ValueError):
+    """The input was read, but cannot be used (e.g. too few scored records to train on)."""
+
+
+class OutputWriteError(OSError):
+    """An output could not be written (a full disk, a lost folder); nothing half-written is
+    left. The message is one line naming the output."""
+
+
+class ScoringError(ValueError):
+    """Scoring cannot start or go on (no interval calibration, a model that fails on every
+    record, an unreachable Dask scheduler); the message is one line."""
+
+
 class WorkerDiedError(RuntimeError):
     """A worker process ended without finishing its task (killed, e.g. for lack of memory)."""
 

@@ -21,7 +21,7 @@ from pipeline.model import (
     summary_table,
     training_rows,
 )
-from pipeline.training import holdout_importance
+from pipeline.model.importance import holdout_importance
 
 SUMMARY_NAME = "summary.md"
 BASELINES: tuple[str, ...] = ("global_mean", "provider_mean", "prior_rule")

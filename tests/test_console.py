@@ -9,12 +9,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import SCORE
-from helpers import write_rule_jsonl
+from helpers import REPO, SCORE, write_rule_jsonl
 
 from pipeline.console import BLAS_THREAD_VARIABLES, one_blas_thread
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 def test_one_blas_thread_when_the_user_set_none() -> None:

@@ -8,7 +8,7 @@ Two layers:
   replayed through the public loader (written to disk, and nested inside a tar archive), and
   through the harness itself when atheris is installed.
 
-Crashes found so far (all in the archive reader, :mod:`pipeline.sources`; each one used to
+Crashes found so far (all in the archive reader, :mod:`pipeline.load.archives`; each one used to
 abort the whole load instead of becoming an error entry):
 
 * ``zip_future_version``: a central directory entry claiming "needs zip version 23.5" made
@@ -46,14 +46,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import tar_bytes
+from helpers import tar_bytes
 
 from pipeline.errors import LoadError
-from pipeline.frame import load_records
+from pipeline.io.writeback import WriteBackError, edit_front_matter, write_back
 from pipeline.limits import Limits
+from pipeline.load import load_records
+from pipeline.load.archives import archive_sources
+from pipeline.load.sources import Source
 from pipeline.schema import COLUMNS
-from pipeline.sources import Source, _archive_sources
-from pipeline.writeback import WriteBackError, edit_front_matter, write_back
 
 ROOT = Path(__file__).resolve().parent.parent
 REGRESSIONS = sorted((ROOT / "fuzz" / "regressions").glob("*.bin"))
@@ -119,8 +120,8 @@ def test_crafted_zip_is_an_error_not_a_crash(case: str, tmp_path: Path) -> None:
     """In memory, on disk and nested in a tar: reported, and the folder's good file is kept."""
     data = CASES[case]()
     for walk in (
-        lambda: _archive_sources("x.zip", data, Limits(), depth=0),
-        lambda: _archive_sources("outer.tar", _tar({"x.zip": data}), Limits(), depth=0),
+        lambda: archive_sources("x.zip", data, Limits(), depth=0),
+        lambda: archive_sources("outer.tar", _tar({"x.zip": data}), Limits(), depth=0),
     ):
         _check(list(walk()))
     (tmp_path / "x.zip").write_bytes(data)
@@ -133,7 +134,7 @@ def test_crafted_zip_is_an_error_not_a_crash(case: str, tmp_path: Path) -> None:
 
 def test_future_version_is_reported_as_unreadable_archive() -> None:
     """The zip is refused as a whole, with the reason, not silently skipped."""
-    errors = _check(list(_archive_sources("x.zip", zip_future_version(), Limits(), depth=0)))
+    errors = _check(list(archive_sources("x.zip", zip_future_version(), Limits(), depth=0)))
     assert len(errors) == 1 and "unreadable archive" in errors[0].reason
     assert "23.5" in errors[0].reason
 
@@ -141,14 +142,14 @@ def test_future_version_is_reported_as_unreadable_archive() -> None:
 def test_negative_offset_is_reported_per_member() -> None:
     """The member is an error naming it; it is not silently dropped."""
     data = _tar({"inner.zip": zip_negative_header_offset()})
-    errors = _check(list(_archive_sources("outer.tar", data, Limits(), depth=0)))
+    errors = _check(list(archive_sources("outer.tar", data, Limits(), depth=0)))
     assert [e.source for e in errors] == ["outer.tar::inner.zip::a.md"]
     assert "unreadable member" in errors[0].reason
 
 
 def test_empty_member_name_keeps_the_good_member() -> None:
     """The nameless member is skipped (no known suffix); the good member is still read."""
-    items = list(_archive_sources("x.zip", zip_empty_member_name(), Limits(), depth=0))
+    items = list(archive_sources("x.zip", zip_empty_member_name(), Limits(), depth=0))
     assert not _check(items)
     assert [item.name for item in items if isinstance(item, Source)] == ["x.zip::a.md"]
 

@@ -22,14 +22,14 @@ from pathlib import Path
 
 import joblib
 import pytest
-from conftest import SCORE
+from helpers import SCORE
 from typer.testing import CliRunner
 
 import pipeline
 from pipeline.artifact import FORMAT, ArtifactVersionWarning, save_artifact, sidecar_path
 from pipeline.cli import app
-from pipeline.frame import load_records
-from pipeline.training import train_and_save
+from pipeline.load import load_records
+from pipeline.model import train_and_save
 
 
 def record_text(i: int) -> str:

@@ -25,8 +25,8 @@ from typer.testing import CliRunner
 
 from pipeline import model as quality_model
 from pipeline.artifact import load_artifact
-from pipeline.frame import load_records
-from pipeline.training import train_and_save
+from pipeline.load import load_records
+from pipeline.model import train_and_save
 
 NETWORK_FAMILIES = {socket.AF_INET, socket.AF_INET6}
 
@@ -158,8 +158,8 @@ CHILD = textwrap.dedent(
     socket.socket = Guarded
     socket.create_connection = lambda *a, **k: refuse("create_connection")
     socket.getaddrinfo = lambda *a, **k: refuse("getaddrinfo")
-    from pipeline.frame import load_records      # imports happen with the network blocked
-    from pipeline.training import train_and_save
+    from pipeline.load import load_records      # imports happen with the network blocked
+    from pipeline.model import train_and_save
     from pipeline.artifact import load_artifact
     frame = load_records([sys.argv[1]], jobs=2).frame
     path = train_and_save(frame, sys.argv[2], importance=False).path

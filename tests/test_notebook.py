@@ -11,7 +11,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from scored_folder import write_scored_folder
+from helpers import write_scored_folder
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 NOTEBOOK = NOTEBOOKS / "explore.ipynb"

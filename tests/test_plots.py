@@ -7,14 +7,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from helpers import write_scored_folder
 from matplotlib.figure import Figure
-from scored_folder import write_scored_folder
 
 from pipeline import plots
-from pipeline.features.provider import provider_keys
-from pipeline.frame import load_records
-from pipeline.model import evaluate, summary_table, training_rows
-from pipeline.report import holdout_importance
+from pipeline.features.providers import provider_keys
+from pipeline.load import load_records
+from pipeline.model import evaluate, holdout_importance, summary_table, training_rows
 
 
 @pytest.fixture(scope="module")

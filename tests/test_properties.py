@@ -2,7 +2,7 @@
 
 Each example writes a few files into a fresh folder - one known-good record, plus arbitrary
 bytes, YAML-ish front matter, JSON values or JSON Lines - and loads the folder with
-:func:`pipeline.frame.load_records` (or streams it with :func:`pipeline.frame.iter_batches`).
+:func:`pipeline.load.load_records` (or streams it with :func:`pipeline.load.iter_batches`).
 The properties:
 
 * loading never raises;
@@ -32,15 +32,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import conftest
+import helpers
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from pipeline.errors import LoadError, StrictModeError
-from pipeline.frame import LoadResult, iter_batches, load_records
 from pipeline.limits import Limits
+from pipeline.load import LoadResult, iter_batches, load_records
 from pipeline.schema import COLUMNS
 
 settings.register_profile(
@@ -585,7 +585,7 @@ def md_record(title: str = "t", body: str = "body", extra: str = "") -> bytes:
 
 def zip_bytes(members: dict[str, bytes]) -> bytes:
     """An in-memory zip (deflated, so a bomb is small)."""
-    return conftest.zip_bytes(members.items())
+    return helpers.zip_bytes(members.items())
 
 
 @given(extra=st.integers(min_value=-3, max_value=3))
@@ -803,7 +803,7 @@ def test_archive_member_cap_counts_every_entry(entries: int, kind: str) -> None:
 def test_write_back_changes_only_its_field(data: bytes, value: float, field: str) -> None:
     """On any file: write-back refuses, or the loader reads the same record with only the field
     changed; the edit is idempotent and no temp file stays behind."""
-    from pipeline.writeback import WriteBackError, write_back
+    from pipeline.io.writeback import WriteBackError, write_back
 
     with folder({"x.md": data}) as root:
         path = root / "x.md"
@@ -868,7 +868,7 @@ def test_file_size_cap_applies_to_archive_members(size: int, archive: str) -> No
     base = md_record("big")
     big = base.replace(b"body", b"b" * (size - len(base) + 4))
     members = {"a.md": md_record("a"), "big.md": big, "z.md": md_record("z")}
-    data = zip_bytes(members) if archive == "zip" else conftest.tar_bytes(members.items())
+    data = zip_bytes(members) if archive == "zip" else helpers.tar_bytes(members.items())
     with folder({f"x.{archive}": data}) as root:
         result = load(root, limits=limits)
         path = str(root / f"x.{archive}")
@@ -888,7 +888,7 @@ def test_nested_archives_share_the_inflated_budget(nested: int, kind: str) -> No
     limits = Limits(max_archive_bytes=10_000, max_file_bytes=8_000)
     inner = zip_bytes({"m.md": md_record("m", body="0" * 3_000)})
     members = {f"n{i}.zip": inner for i in range(nested)}
-    data = zip_bytes(members) if kind == "zip" else conftest.tar_bytes(members.items())
+    data = zip_bytes(members) if kind == "zip" else helpers.tar_bytes(members.items())
     with folder({f"x.{kind}": data}) as root:
         result = load(root, limits=limits)
         path = str(root / f"x.{kind}")
@@ -905,19 +905,19 @@ def test_nested_archives_share_the_inflated_budget(nested: int, kind: str) -> No
 def test_many_archives_do_not_pile_up_in_memory(monkeypatch: pytest.MonkeyPatch) -> None:
     """Each archive is capped, and members of many archives are parsed before more than about
     one archive's worth (max_archive_bytes) of inflated data waits in memory."""
-    from pipeline import frame as frame_module
+    from pipeline.parallel.stream import OrderedStream
 
     limits = Limits(max_archive_bytes=20_000, max_file_bytes=5_000)
-    real = frame_module._StreamParser._submit
+    real = OrderedStream.add
     held: list[int] = []  # bytes waiting each time a unit is sent off for parsing
     parsed: list[int] = []  # bytes in each unit
 
-    def spy(self: Any, unit: Any, nbytes: int, records: int) -> Any:
+    def spy(self: Any, unit: Any, *, records: int, nbytes: int) -> Any:
         held.append(self.held_bytes + nbytes)
         parsed.append(nbytes)
-        return real(self, unit, nbytes, records)
+        return real(self, unit, records=records, nbytes=nbytes)
 
-    monkeypatch.setattr(frame_module._StreamParser, "_submit", spy)
+    monkeypatch.setattr(OrderedStream, "add", spy)
     member = md_record("m", body="0" * 4_000)
     archives = {f"a{i}.zip": zip_bytes({f"m{j}.md": member for j in range(4)}) for i in range(8)}
     with folder(archives) as root:

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from scored_folder import write_scored_folder
+from helpers import write_scored_folder
 from typer.testing import CliRunner
 
 from pipeline.cli import app
-from pipeline.frame import load_records
+from pipeline.load import load_records
 from pipeline.model import EvaluationResult, evaluate
 from pipeline.report import SUMMARY_NAME, largest_errors, markdown_table, write_report
 

@@ -2,14 +2,54 @@
 
 from __future__ import annotations
 
+import sys
+from typing import Any
+
 import typer
+from typer.core import TyperGroup
+
+from pipeline._compat import click_errors
+
+
+class OneLineErrors(TyperGroup):
+    """Usage errors as one ``error:`` line naming the way to help, like every other error.
+
+    Click prints the usage, a hint and the error on four lines; here the option and the
+    problem are on one line that says where the help is, and the status stays 2.
+    """
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        usage_error, no_args, click_error = click_errors()
+        try:
+            status = super().main(*args, standalone_mode=False, **kwargs)
+        except usage_error as exc:
+            if isinstance(exc, no_args):  # `score` alone: the help, as click shows it
+                exc.show()
+                sys.exit(exc.exit_code)
+            where = exc.ctx.command_path if exc.ctx is not None else "score"  # type: ignore[attr-defined]
+            message = " ".join(exc.format_message().split())  # type: ignore[attr-defined]
+            message = message.replace("Value error, ", "")  # typer's validator's prefix
+            typer.echo(f"error: {message} (see: {where} --help)", err=True)
+            sys.exit(exc.exit_code)  # type: ignore[attr-defined]
+        except click_error as exc:
+            exc.show()  # type: ignore[attr-defined]
+            sys.exit(exc.exit_code)  # type: ignore[attr-defined]
+        except typer.Abort:
+            typer.echo("Aborted!", err=True)
+            sys.exit(1)
+        sys.exit(status if isinstance(status, int) else 0)
+
 
 app = typer.Typer(
     name="score",
+    cls=OneLineErrors,
     help="Learn news-article quality from scored records, then score new articles and feed dumps.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
 
 

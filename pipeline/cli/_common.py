@@ -1,4 +1,8 @@
-"""Pieces every command shares: default inputs, error printing, exit codes."""
+"""Pieces every command shares: options declared once, error lines, and exit codes.
+
+Library errors become exit codes here and nowhere else (:func:`exit_codes`): a command parses
+its options, makes its library call inside ``with exit_codes(...)``, and prints the result.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +15,19 @@ from typing import Annotated
 
 import typer
 
-from pipeline.errors import LoadError, one_line
+from pipeline.errors import (
+    LoadError,
+    OutputWriteError,
+    ScoringError,
+    StrictModeError,
+    UnusableDataError,
+    UsageError,
+    WorkerDiedError,
+)
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 1  # some inputs were bad; every good record was still processed
-EXIT_USAGE = 2  # usage error, or a missing / corrupt / tampered model
+EXIT_USAGE = 2  # usage error, unusable data, or a missing / corrupt / tampered model
 
 # Set by pipeline.cli._entry.run, which ends the process after the command: only then may a
 # command keep what it holds for good (e.g. gc.freeze). Commands run in-process (tests,
@@ -45,6 +57,11 @@ def default_training_paths() -> list[str]:
     return paths
 
 
+def say(message: str) -> None:
+    """One line on standard error (progress, summaries, warnings)."""
+    typer.echo(message, err=True)
+
+
 def print_error(error: LoadError) -> None:
     """One line per bad input on standard error; never a traceback."""
     typer.echo(f"error: {error}", err=True)
@@ -52,20 +69,8 @@ def print_error(error: LoadError) -> None:
 
 def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
     """Print a one-line error and return the Exit to raise."""
-    typer.echo(f"error: {message}", err=True)
+    typer.echo(f"error: {' '.join(message.split())}", err=True)
     return typer.Exit(code)
-
-
-def write_error_report(path: Path | None, errors: list[LoadError]) -> None:
-    """``--errors FILE``: the errors as a table; a failure to write it is one line, status 1."""
-    if path is None:
-        return
-    from pipeline.outputs import OutputError, write_errors
-
-    try:
-        write_errors(path, errors)
-    except (OutputError, OSError) as exc:
-        raise fail(f"cannot write the error report: {exc}", EXIT_BAD_INPUT) from None
 
 
 def silence_stdout() -> None:
@@ -78,17 +83,23 @@ def silence_stdout() -> None:
 
 
 @contextlib.contextmanager
-def output_failures(out: Path | None) -> Iterator[None]:
-    """Writing the output: a reader of standard output that left (`| head`) ends the run
-    quietly, any other failure to write (a full disk) is one line; status 1 either way."""
+def exit_codes() -> Iterator[None]:
+    """Library errors as one line and an exit status: 2 for what was refused before anything
+    was read (usage, a bad model, unusable data), 1 for what went wrong on the way (a worker
+    died, an output could not be written, --strict met a bad input)."""
+    from pipeline.artifact import ArtifactError  # (no scikit-learn: the digest check is cheap)
+
     try:
         yield
-    except BrokenPipeError:
+    except BrokenPipeError:  # the reader of standard output left (`| head`): quietly
         silence_stdout()
         raise typer.Exit(EXIT_BAD_INPUT) from None
-    except OSError as exc:
-        message = f"cannot write {out or 'standard output'}: {one_line(exc)}"
-        raise fail(message, EXIT_BAD_INPUT) from None
+    except StrictModeError as exc:
+        raise fail(f"{exc} (--strict)", EXIT_BAD_INPUT) from None
+    except (WorkerDiedError, OutputWriteError) as exc:
+        raise fail(str(exc), EXIT_BAD_INPUT) from None
+    except (UsageError, UnusableDataError, ScoringError, ArtifactError) as exc:
+        raise fail(str(exc), EXIT_USAGE) from None
 
 
 def is_terminal() -> bool:

@@ -9,11 +9,11 @@ handlers run, the standard streams are flushed, and the teardown is skipped.
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import os
 import sys
 
+from pipeline._compat import run_exit_handlers
 from pipeline.cli import _common
 from pipeline.cli._app import app
 from pipeline.cli._common import silence_stdout
@@ -47,7 +47,7 @@ def run() -> None:
         status = 1
         _say(f"error: cannot write standard output ({one_line(exc)})")
         silence_stdout()
-    atexit._run_exitfuncs()  # what a normal exit runs first (no public spelling)
+    run_exit_handlers()  # what a normal exit runs first
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()

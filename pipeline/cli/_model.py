@@ -2,29 +2,25 @@
 
 from __future__ import annotations
 
-import json
-import math
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
-import numpy as np
 import pandas as pd
 import typer
 
-from pipeline.artifact import ArtifactError, load_artifact, model_card
-from pipeline.choices import DEFAULT_KIND, KINDS, PROTOCOLS
+from pipeline.choices import DEFAULT_KIND, PROTOCOLS, Kind
 from pipeline.cli._app import app
 from pipeline.cli._common import (
     DEFAULT_MODEL,
-    EXIT_BAD_INPUT,
-    EXIT_USAGE,
     ModelOption,
     default_training_paths,
-    fail,
+    exit_codes,
     print_error,
+    say,
 )
-from pipeline.errors import WorkerDiedError
-from pipeline.frame import load_records
+
+ProtocolChoice = StrEnum("ProtocolChoice", {name: name for name in (*PROTOCOLS, "all")})
 
 TrainPaths = Annotated[
     list[str] | None,
@@ -34,45 +30,8 @@ TrainPaths = Annotated[
         show_default=False,
     ),
 ]
-KindOption = Annotated[str, typer.Option(help=f"Estimator: {', '.join(KINDS)}.")]
+KindOption = Annotated[Kind, typer.Option(help="Estimator.")]
 SeedOption = Annotated[int, typer.Option(help="Random seed: same data + seed = same model.")]
-
-
-def _load_scored(paths: list[str] | None) -> pd.DataFrame:
-    paths = paths or default_training_paths()
-    if not paths:
-        raise fail("no input: give record paths, or run where ./seeds or ../shared/corpus is")
-    try:
-        result = load_records(paths, on_error=print_error)
-    except WorkerDiedError as exc:
-        raise fail(str(exc), EXIT_BAD_INPUT) from None
-    scored = int(result.frame["quality"].notna().sum())
-    typer.echo(
-        f"loaded {len(result.frame)} records ({scored} scored) from {len(paths)} path(s); "
-        f"bad inputs skipped: {len(result.errors)}",
-        err=True,
-    )
-    if scored == 0:
-        raise fail("none of the records has a numeric `quality` to learn from")
-    return result.frame
-
-
-def _finite(value: Any) -> Any:
-    """JSON has no NaN: an undefined metric (e.g. ρ of a constant baseline) becomes null."""
-    if isinstance(value, dict):
-        return {key: _finite(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(item) for item in value]
-    if isinstance(value, float | np.floating):
-        return float(value) if math.isfinite(value) else None
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
-
-
-def _check_kind(kind: str) -> None:
-    if kind not in KINDS:
-        raise fail(f"--kind must be one of {', '.join(KINDS)}, not {kind!r}")
 
 
 def _format_table(table: pd.DataFrame) -> str:
@@ -97,11 +56,17 @@ def train_command(
     Prints the model's error on the newest 20 % of records (trained on the older 80 %) beside
     the global-mean and provider-mean baselines, then fits on everything and saves.
     """
-    _check_kind(kind)
-    frame = _load_scored(paths)
-    from pipeline.training import train_and_save  # scikit-learn: loaded when needed
+    from pipeline.model.training import train_paths  # scikit-learn: loaded when needed
 
-    report = train_and_save(frame, model, seed=seed, kind=kind)
+    with exit_codes():
+        report = train_paths(
+            paths or default_training_paths(),
+            model,
+            kind=kind,
+            seed=seed,
+            on_error=print_error,
+            say=say,
+        )
     typer.echo("holdout (train on older 80 %, test on newest 20 %):")
     typer.echo(_format_table(report.holdout))
     typer.echo(f"saved {report.path} ({report.metadata['n_train']} training records)")
@@ -111,14 +76,14 @@ def train_command(
 def evaluate_command(
     paths: TrainPaths = None,
     protocol: Annotated[
-        list[str],
+        list[ProtocolChoice],
         typer.Option(
             "--protocol",
             "-p",
             help="random (5-fold CV), time (older 80 % -> newest 20 %), provider (unseen "
             "providers), site (leave one folder out), or all. Repeatable.",
         ),
-    ] = ["random"],  # noqa: B006 - typer needs a literal default
+    ] = [ProtocolChoice.random],  # noqa: B006 - typer needs a literal default
     kind: KindOption = DEFAULT_KIND,
     seed: SeedOption = 0,
     json_file: Annotated[
@@ -137,38 +102,30 @@ def evaluate_command(
     ] = False,
 ) -> None:
     """Measure the model honestly under one or more protocols, beside the baselines."""
-    _check_kind(kind)
-    protocols = list(PROTOCOLS) if "all" in protocol else protocol
-    unknown = sorted(set(protocols) - set(PROTOCOLS))
-    if unknown:
-        raise fail(f"unknown protocol {unknown[0]!r}: use {', '.join(PROTOCOLS)} or all")
-    from pipeline.model import evaluate, summary_table  # scikit-learn: loaded when needed
+    from pipeline.model import summary_table
+    from pipeline.model.evaluation import evaluate_paths  # scikit-learn: loaded when needed
 
-    frame = _load_scored(paths)
-    results = {}
-    for name in protocols:
-        try:
-            results[name] = evaluate(
-                frame, name, seed=seed, kind=kind, strict_related=strict_related
-            )
-        except ValueError as exc:  # e.g. the site protocol with a single site
-            raise fail(f"protocol {name}: {exc}") from None
+    chosen = list(PROTOCOLS) if "all" in protocol else [str(p) for p in protocol]
+    with exit_codes():
+        results = evaluate_paths(
+            paths or default_training_paths(),
+            chosen,
+            kind=kind,
+            seed=seed,
+            strict_related=strict_related,
+            json_out=json_file,
+            report_dir=report,
+            on_error=print_error,
+            say=say,
+        )
     typer.echo(_format_table(summary_table(results).set_index(["protocol", "estimator"])))
-    if json_file is not None:
-        payload = _finite({name: result.to_dict() for name, result in results.items()})
-        json_file.write_text(json.dumps(payload, indent=2, allow_nan=False) + "\n")
-    if report is not None:
-        from pipeline.report import write_report  # plotting is loaded only when asked for
-
-        written = write_report(results, frame, report)
-        typer.echo(f"report: {written}", err=True)
 
 
 @app.command("inspect")
 def inspect_command(model: ModelOption = DEFAULT_MODEL) -> None:
     """Print the model card: metadata, holdout metrics, intervals and top features."""
-    try:
-        artifact = load_artifact(model)
-    except ArtifactError as exc:
-        raise fail(str(exc), EXIT_USAGE) from None
-    typer.echo(model_card(artifact), nl=False)
+    from pipeline.artifact import describe
+
+    with exit_codes():
+        card = describe(model)
+    typer.echo(card, nl=False)

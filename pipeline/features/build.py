@@ -19,7 +19,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
-from pipeline.features.provider import PROVIDER_COLUMNS, ProviderPrior
+from pipeline.features.prior import PROVIDER_COLUMNS, ProviderPrior
 from pipeline.features.structure import STRUCTURE_COLUMNS, StructureFeatures
 from pipeline.features.text import TextStats, make_tfidf
 from pipeline.features.time import TimeFeatures
@@ -45,16 +45,24 @@ def check_no_target_side(columns: Iterable[str]) -> None:
         raise TargetLeakError(f"target-side columns must never be features: {bad}")
 
 
+def _check_frame(X: object) -> None:
+    if not isinstance(X, pd.DataFrame):
+        raise TypeError("the feature pipeline expects a pandas DataFrame (schema.COLUMNS)")
+    if not X.columns.is_unique:
+        repeated = sorted(map(str, set(X.columns[X.columns.duplicated()])))
+        raise ValueError(f"the frame repeats column names ({', '.join(repeated)}): one each")
+
+
 class TargetSideGuard(TransformerMixin, BaseEstimator):
     """First step of every model: drop schema.NEVER_FEATURES columns from the input frame.
 
     Dropping (rather than trusting each step to ignore them) means that a later step cannot
-    read ``quality``/``heat``/``published``/``secured`` even by mistake.
+    read ``quality``/``heat``/``published``/``secured`` even by mistake. A frame must name
+    each column once: which of two ``title`` columns a step reads would be a guess.
     """
 
     def fit(self, X: pd.DataFrame, y: object = None) -> TargetSideGuard:
-        if not isinstance(X, pd.DataFrame):
-            raise TypeError("the feature pipeline expects a pandas DataFrame (schema.COLUMNS)")
+        _check_frame(X)
         self.n_features_in_ = X.shape[1]
         self.feature_names_in_ = np.asarray(list(X.columns), dtype=object)
         self.kept_ = [c for c in X.columns if c not in NEVER_FEATURES]
@@ -62,6 +70,7 @@ class TargetSideGuard(TransformerMixin, BaseEstimator):
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
         check_is_fitted(self, "kept_")
+        _check_frame(X)
         return X.drop(columns=[c for c in X.columns if c in NEVER_FEATURES])
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:

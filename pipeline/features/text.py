@@ -18,7 +18,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.utils.validation import check_is_fitted
 
-from pipeline.features.structure import arrow_strings
+from pipeline.features.cells import text_cells, topic_lists
 
 TEXT_COLUMNS: tuple[str, ...] = ("title", "excerpt", "body")
 
@@ -60,36 +60,6 @@ PRESS_RELEASE_CUES: tuple[str, ...] = (
 )
 
 _WORD = re.compile(r"\w+", re.UNICODE)
-
-
-def _as_text(values: pd.Series | Sequence[object]) -> list[str]:
-    """Missing text becomes "" so every statistic is defined."""
-    if isinstance(values, pd.Series):  # tolist boxes like iteration, in one C-level pass
-        strings = arrow_strings(values)
-        if strings is not None:
-            return [v if v is not None else "" for v in strings]
-        return [v if type(v) is str else _one_text(v) for v in values.tolist()]
-    return [
-        "" if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA else str(v)
-        for v in values
-    ]
-
-
-def _one_text(v: object) -> str:
-    """``_as_text([v])[0]`` for one value."""
-    if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
-        return ""
-    return str(v)
-
-
-def _as_topics(values: pd.Series | Sequence[object]) -> list[list[str]]:
-    out: list[list[str]] = []
-    for v in values:
-        if isinstance(v, list | tuple | np.ndarray):
-            out.append([str(t) for t in v if t is not None and str(t).strip()])
-        else:
-            out.append([])
-    return out
 
 
 _STAT_SUFFIXES: tuple[str, ...] = (
@@ -334,12 +304,7 @@ def text_matrix(texts: list[str]) -> np.ndarray:
     return out
 
 
-def topic_matches(title: str, excerpt: str, topics: list[str]) -> dict[str, float]:
-    """How many of the record's topics its title / excerpt name (case-insensitive)."""
-    return dict(zip(_TOPIC_NAMES, _topic_values(title, excerpt, topics), strict=True))
-
-
-_TOPIC_NAMES: tuple[str, ...] = (
+TOPIC_FEATURES: tuple[str, ...] = (
     "topics_n",
     "topics_in_title",
     "topics_in_excerpt",
@@ -348,8 +313,9 @@ _TOPIC_NAMES: tuple[str, ...] = (
 )
 
 
-def _topic_values(title: str, excerpt: str, topics: list[str]) -> list[float]:
-    """The values of :func:`topic_matches`, in ``_TOPIC_NAMES`` order."""
+def topic_values(title: str, excerpt: str, topics: list[str]) -> list[float]:
+    """How many of the record's topics its title / excerpt name (case-insensitive), in
+    ``TOPIC_FEATURES`` order."""
     if not topics:
         return [0.0, 0.0, 0.0, 0.0, 0.0]
     t, e = title.lower(), excerpt.lower()
@@ -368,7 +334,7 @@ def _topic_values(title: str, excerpt: str, topics: list[str]) -> list[float]:
 def topic_matrix(
     titles: list[str], excerpts: list[str], topics: pd.Series | Sequence[object]
 ) -> np.ndarray:
-    """``[_topic_values(title, excerpt, topics)]`` of every row as an (n, 5) matrix.
+    """``[topic_values(title, excerpt, topics)]`` of every row as an (n, 5) matrix.
 
     Rows are grouped by their topic list (usually one of a few), so each topic is lowered
     once and tested against the group's lowered titles/excerpts in one comprehension. Lists
@@ -376,7 +342,7 @@ def topic_matrix(
     share a group but not a ``str``).
     """
     n = len(titles)
-    out = np.zeros((n, len(_TOPIC_NAMES)), dtype=float)
+    out = np.zeros((n, len(TOPIC_FEATURES)), dtype=float)
     groups: dict[tuple[str, ...], list[int]] = {}
     one_by_one: list[int] = []
     cells = topics.tolist() if isinstance(topics, pd.Series) else list(topics)
@@ -416,7 +382,7 @@ def topic_matrix(
         out[rows, 3] = in_title == 0
         out[rows, 4] = np.maximum(in_title - 1, 0)
     for i in one_by_one:
-        out[i] = _topic_values(titles[i], excerpts[i], _as_topics([cells[i]])[0])
+        out[i] = topic_values(titles[i], excerpts[i], topic_lists([cells[i]])[0])
     return out
 
 
@@ -441,7 +407,7 @@ class TextStats(TransformerMixin, BaseEstimator):
     def _names(self) -> list[str]:
         names = [k for c in self.columns_ for k in text_stats("", c)]
         names += ["title_chars_over_long"] if "title" in self.columns_ else []
-        names += list(topic_matches("", "", [])) if self.use_topics_ else []
+        names += list(TOPIC_FEATURES) if self.use_topics_ else []
         return names
 
     def _rows(self, X: pd.DataFrame) -> pd.DataFrame:
@@ -451,7 +417,7 @@ class TextStats(TransformerMixin, BaseEstimator):
         n = len(X)
         names = self._names()
         out = np.empty((n, len(names)), dtype=float)
-        texts = {c: _as_text(X[c]) for c in self.columns_}
+        texts = {c: text_cells(X[c]) for c in self.columns_}
         at = 0
         width = len(_STAT_SUFFIXES)
         for vals in texts.values():
@@ -488,7 +454,7 @@ class JoinText(TransformerMixin, BaseEstimator):
 
     def transform(self, X: pd.DataFrame) -> np.ndarray:
         check_is_fitted(self, "columns_")
-        parts = [_as_text(X[c]) for c in self.columns_]
+        parts = [text_cells(X[c]) for c in self.columns_]
         return np.asarray([" \n ".join(p) for p in zip(*parts, strict=True)], dtype=object)
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:

@@ -1,0 +1,159 @@
+"""Every use of another library's private API, in one place, each with its reason.
+
+Checked against CPython 3.11 and 3.13, pandas 3.1, pyarrow 26, scikit-learn 1.9 and typer 0.29. Each
+function reads what it needs defensively where it can, so a changed layout degrades to a
+slower public path or a clear error rather than a wrong result; tests exercise each one.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pandas.api.extensions import ExtensionArray
+from pandas.core.dtypes.cast import maybe_box_native
+
+# ---- pandas -----------------------------------------------------------------------------------
+
+
+def concat_arrays(pieces: Sequence[ExtensionArray]) -> ExtensionArray:
+    """Concatenate pandas arrays of one type (``_concat_same_type``: pandas has no public
+    spelling for arrays, and going through a Series per piece costs several times more)."""
+    return type(pieces[0])._concat_same_type(pieces)
+
+
+def box_native(value: object) -> object:
+    """A cell as ``to_dict`` gives it: numpy scalars as Python ones, NA as None
+    (``pandas.core.dtypes.cast.maybe_box_native``, the function ``to_dict`` itself calls)."""
+    return maybe_box_native(value)
+
+
+def arrow_string_cells(column: pd.Series) -> list[str | None] | None:
+    """A pyarrow-backed string column's cells (missing -> None), or None for any other column.
+
+    Reads the arrow data behind the column (``ArrowStringArray._pa_array``): its
+    ``to_pylist`` is several times faster than ``tolist`` plus replacing NA.
+    """
+    import pyarrow as pa
+
+    data = getattr(column.array, "_pa_array", None)
+    if data is None or not isinstance(column.dtype, pd.StringDtype):
+        return None
+    if not isinstance(data, pa.ChunkedArray | pa.Array) or not (
+        pa.types.is_string(data.type) or pa.types.is_large_string(data.type)
+    ):
+        return None
+    return data.to_pylist()
+
+
+# ---- concurrent.futures -----------------------------------------------------------------------
+
+
+def kill_executor(pool: ProcessPoolExecutor) -> None:
+    """End a process pool now, tasks running or not.
+
+    The executor has no public way to stop running tasks (Python 3.14 adds
+    ``terminate_workers``), so this reaches into it (``_processes``, ``_result_queue``,
+    ``_executor_manager_thread``): its processes are killed, and the pipe they answer on is
+    closed so that its thread cannot wait for the rest of a result a killed worker was
+    sending. Then the thread is joined.
+    """
+    processes = executor_processes(pool)
+    results = getattr(pool, "_result_queue", None)
+    thread = getattr(pool, "_executor_manager_thread", None)
+    pool.shutdown(wait=False, cancel_futures=True)  # (drops the references taken above)
+    for process in processes:
+        with contextlib.suppress(OSError, ValueError):
+            process.kill()
+    for process in processes:
+        with contextlib.suppress(OSError, ValueError, AssertionError):
+            process.join(timeout=10)
+    writer = getattr(results, "_writer", None)
+    if writer is not None:  # every worker is gone: the thread now reads end-of-file
+        with contextlib.suppress(OSError):
+            writer.close()
+    if thread is not None:
+        thread.join(timeout=30)
+    for process in processes:  # release each process's sentinel descriptor now
+        with contextlib.suppress(ValueError):
+            process.close()
+    if results is not None:
+        with contextlib.suppress(OSError):
+            results.close()
+
+
+def executor_processes(pool: ProcessPoolExecutor | None) -> list[Any]:
+    """The worker processes of a pool (``_processes``), to see whether one has died: the
+    executor misses a worker killed while it was sending a result, and waits for good."""
+    table = getattr(pool, "_processes", None) or {}
+    while True:
+        try:
+            return list(table.values())
+        except RuntimeError:  # the executor's thread changed the table meanwhile: look again
+            continue
+
+
+# ---- typer ------------------------------------------------------------------------------------
+
+
+def click_errors() -> tuple[type[Exception], type[Exception], type[Exception]]:
+    """(UsageError, NoArgsIsHelpError, ClickException) of the click that typer runs on.
+
+    typer 0.29 carries its own copy of click (``typer._click``) and exports only some of its
+    exceptions; the command line formats usage errors itself, so it needs the classes.
+    """
+    from typer._click import exceptions
+
+    return exceptions.UsageError, exceptions.NoArgsIsHelpError, exceptions.ClickException
+
+
+# ---- atexit -----------------------------------------------------------------------------------
+
+
+def run_exit_handlers() -> None:
+    """Run what a normal interpreter exit runs first (``atexit._run_exitfuncs``: no public
+    spelling), before a process ends with ``os._exit``."""
+    atexit._run_exitfuncs()
+
+
+# ---- scikit-learn -----------------------------------------------------------------------------
+
+
+def hgb_binned_predict(hgb: Any, X: Any) -> np.ndarray | None:
+    """``hgb.predict(X)`` walked on the fitted bin mapper's uint8 bins, or None.
+
+    The same trees, walked on the binned matrix (the path scikit-learn takes for its own
+    scoring during fit): a node sends a value left iff ``x <= num_threshold``, and the bin
+    mapper puts ``x`` at or below bin ``b`` iff ``x <= thresholds[b]``, with
+    ``num_threshold = thresholds[bin_threshold]`` (``inf`` for the last bin) and NaN in the
+    missing-values bin on both paths -- so every row reaches the same leaf and the leaf
+    values are summed in the same order (identical floats). Reads ``_bin_mapper``,
+    ``_predictors``, ``_baseline_prediction``, ``_preprocess_X`` and ``_loss``; anything
+    unexpected (another layout, categorical features) returns None: use ``hgb.predict``.
+    """
+    mapper = getattr(hgb, "_bin_mapper", None)
+    predictors = getattr(hgb, "_predictors", None)
+    baseline = getattr(hgb, "_baseline_prediction", None)
+    missing_bin = getattr(mapper, "missing_values_bin_idx_", None)
+    if (
+        mapper is None
+        or predictors is None
+        or baseline is None
+        or missing_bin is None
+        or getattr(hgb, "is_categorical_", None) is not None
+        or getattr(hgb, "n_trees_per_iteration_", None) != 1
+        or not hasattr(hgb, "_preprocess_X")
+    ):
+        return None
+    X = hgb._preprocess_X(X, reset=False)  # the validation predict does
+    binned = mapper.transform(X)
+    raw = np.zeros(X.shape[0], dtype=baseline.dtype)
+    raw += baseline.ravel()
+    for trees in predictors:
+        raw += trees[0].predict_binned(binned, missing_bin, 1)
+    return np.asarray(hgb._loss.link.inverse(raw), dtype=float)

@@ -1,0 +1,319 @@
+"""Write frames as CSV, JSON Lines or Parquet, batch by batch, atomically.
+
+Used by `score load` and `score predict`. The format comes from the file extension; without a
+file, JSON Lines go to standard output. A file is written under a temporary name in the same
+folder and renamed into place only when complete, so a crash never leaves half an output.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import os
+import re
+import sys
+import tempfile
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipeline.errors import LoadError, UsageError
+
+FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
+_FORMAT_NAMES = {"csv": "CSV", "jsonl": "JSON Lines", "parquet": "Parquet"}
+
+
+def _umask() -> int:
+    """The process umask (reading it means setting it; set it straight back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+class OutputError(UsageError):
+    """The output cannot be written (unknown extension, folder missing...)."""
+
+
+def format_of(path: str | os.PathLike[str] | None) -> str:
+    if path is None or str(path) == "-":
+        return "jsonl"
+    suffix = Path(path).suffix.lower()
+    if suffix not in FORMATS:
+        raise OutputError(f"{path}: unknown output format '{suffix}' (use .csv, .jsonl, .parquet)")
+    return FORMATS[suffix]
+
+
+def check_output_path(path: str | os.PathLike[str] | None) -> None:
+    """Refuse an output that cannot be written, before any input is read: an unknown
+    extension, or a folder that does not exist (:class:`OutputError`)."""
+    format_of(path)
+    if path is not None and str(path) != "-":
+        folder = Path(path).parent
+        if not folder.is_dir():
+            raise OutputError(f"{path}: folder {folder} does not exist")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, pd.Timestamp | np.datetime64) or hasattr(value, "isoformat"):
+        return pd.Timestamp(value).isoformat()
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if value is pd.NA or value is pd.NaT:
+        return None
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+_OBJECT = np.dtype(object)
+
+
+def _encode_nested(frame: pd.DataFrame) -> pd.DataFrame:
+    """Lists and dicts (topics, related) as JSON text, so every format holds them losslessly;
+    arrays too (list columns of a frame read back from Parquet hold numpy arrays)."""
+    nested = [i for i, dtype in enumerate(frame.dtypes) if dtype == _OBJECT]  # by position:
+    if not nested:  # a name may be repeated
+        return frame
+    frame = frame.copy()
+    for i in nested:
+        frame.isetitem(
+            i,
+            [
+                json.dumps(v, default=_json_default, ensure_ascii=False)
+                if isinstance(v, list | dict | np.ndarray)
+                else v
+                for v in frame.iloc[:, i]
+            ],
+        )
+    return frame
+
+
+_ENCODE = json.JSONEncoder(default=_json_default, ensure_ascii=False).encode
+
+
+def _plain_values(column: pd.Series) -> list[Any]:
+    """A column as Python values, missing ones (NA, NaN, NaT) as None."""
+    values = column.to_numpy(dtype=object, na_value=None)
+    if column.dtype.kind == "f":  # plain float columns mark missing with NaN, not NA
+        return [None if v != v else v for v in values]
+    return values.tolist()
+
+
+def frame_to_jsonl(frame: pd.DataFrame) -> str:
+    """One JSON object per row; missing values as null, times as ISO 8601.
+
+    Built column by column (about 3x faster than a dict per row through ``to_dict``), since
+    every scored batch of `score predict` passes through here on its way to the output.
+    """
+    names = [str(name) for name in frame.columns]
+    columns = [_plain_values(frame[name]) for name in frame.columns]
+    return "".join(
+        _ENCODE(dict(zip(names, row, strict=True))) + "\n" for row in zip(*columns, strict=True)
+    )
+
+
+def _csv_cells(column: pd.Series) -> list[str] | None:
+    """A column's CSV cells as text, unquoted, or None for a dtype pandas writes itself.
+
+    Missing values are empty. Plain floats are numpy's shortest text (what ``to_csv`` uses);
+    nullable floats ``repr`` and nullable integers ``str`` of their Python values (what the
+    csv module writes for them, as pandas does through it).
+    """
+    dtype = column.dtype
+    if dtype == np.float64:
+        values = column.to_numpy()
+        cells = values.astype(str).astype(object)
+        cells[np.isnan(values)] = ""
+        return cells.tolist()
+    if isinstance(dtype, pd.StringDtype):
+        return column.to_numpy(dtype=object, na_value="").tolist()
+    if isinstance(dtype, pd.Float64Dtype | pd.Int64Dtype):
+        to_text = float.__repr__ if isinstance(dtype, pd.Float64Dtype) else int.__repr__
+        values = column.to_numpy(dtype=object, na_value=None).tolist()
+        return ["" if v is None else to_text(v) for v in values]
+    return None
+
+
+# A cell holding one of these is not written as its bare text. With only the delimiter, the
+# quote or the line terminator, the csv module quotes it and doubles its quotes (its minimal
+# quoting, in every Python version); with CR or NUL, whose rules changed between versions, the
+# csv module itself writes it.
+_CSV_NOT_BARE = re.compile('[,"\n\r\0]')
+_CSV_OWN_RULES = re.compile("[\r\0]")
+
+
+def _quote_csv_cells(cells: list[str]) -> list[str]:
+    """Cells as the csv module writes them inside a row of two or more fields."""
+    if not _CSV_NOT_BARE.search("".join(cells)):
+        return cells
+    return [_quoted_csv_cell(c) if _CSV_NOT_BARE.search(c) else c for c in cells]
+
+
+def _quoted_csv_cell(cell: str) -> str:
+    if _CSV_OWN_RULES.search(cell):
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\n").writerow([cell, ""])
+        return buffer.getvalue()[: -len(",\n")]
+    return '"' + cell.replace('"', '""') + '"'
+
+
+def frame_to_csv(frame: pd.DataFrame, *, header: bool = True) -> str:
+    """``frame.to_csv(index=False)``: the same text (see :func:`write_csv`)."""
+    buffer = io.StringIO()
+    write_csv(frame, buffer, header=header)
+    return buffer.getvalue()
+
+
+def write_csv(frame: pd.DataFrame, stream: IO[str], *, header: bool = True) -> None:
+    """Write what ``frame.to_csv(index=False)`` writes, faster for the string and number
+    columns `score predict` writes (each scored batch passes through here); any other dtype
+    goes through pandas itself.
+
+    Rows are joined with commas here, in about half the time of the csv module's
+    ``writerows`` (which copies every character of every field): 3.8-6.4 vs 6.2-11.6 us a row
+    of `score predict`'s output. Cells are quoted as the csv module quotes them (see
+    ``_CSV_NOT_BARE``); a row of one field is left to it.
+    """
+    names = frame.columns
+    plain_names = names.is_unique and all(type(name) is str for name in names)
+    columns = [_csv_cells(frame[name]) for name in names] if plain_names else [None]
+    if not columns or any(cells is None for cells in columns):
+        _encode_nested(frame).to_csv(stream, header=header, index=False)
+        return
+    writer = csv.writer(stream, lineterminator="\n")
+    if header:
+        writer.writerow(names)
+    if len(columns) == 1:  # a row of one empty field is written as "" (the csv module's rule)
+        writer.writerows(zip(*columns, strict=True))
+    elif len(frame):
+        quoted = [_quote_csv_cells(cells) for cells in columns]  # type: ignore[arg-type]
+        stream.write("\n".join(map(",".join, zip(*quoted, strict=True))) + "\n")
+
+
+class TableWriter:
+    """Append frames to one output; ``close()`` renames the finished file into place."""
+
+    def __init__(self, path: str | os.PathLike[str] | None) -> None:
+        self.format = format_of(path)
+        self.path = None if path is None or str(path) == "-" else Path(path)
+        self.rows = 0
+        self._parquet: pq.ParquetWriter | None = None
+        self._schema: pa.Schema | None = None
+        self._header = True
+        self._stream: IO[str] | None = None
+        self._tmp: Path | None = None
+        if self.path is None:
+            self._stream = sys.stdout
+            return
+        folder = self.path.parent
+        if not folder.is_dir():
+            raise OutputError(f"{self.path}: folder {folder} does not exist")
+        try:
+            handle, name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=folder)
+        except OSError as exc:
+            raise OutputError(f"{self.path}: cannot write there ({exc.strerror or exc})") from None
+        os.close(handle)
+        self._tmp = Path(name)
+        os.chmod(self._tmp, 0o666 & ~_umask())  # mkstemp makes 0600; outputs are ordinary files
+        if self.format != "parquet":
+            self._stream = open(self._tmp, "w", encoding="utf-8", newline="")  # noqa: SIM115
+
+    def write(self, frame: pd.DataFrame) -> None:
+        """Append ``frame``'s rows. Raises :class:`OutputError` for repeated column names in
+        JSON Lines or Parquet (an object or a schema holds each name once; CSV writes them)."""
+        if self.format != "csv":
+            self._check_names(frame)
+        if self.format == "jsonl":
+            assert self._stream is not None
+            self._stream.write(frame_to_jsonl(frame))
+        elif self.format == "csv":
+            assert self._stream is not None
+            write_csv(frame, self._stream, header=self._header)
+            self._header = False
+        else:
+            table = pa.Table.from_pandas(_encode_nested(frame), preserve_index=False)
+            if self._parquet is None:
+                self._schema = table.schema
+                self._parquet = pq.ParquetWriter(str(self._tmp), self._schema)
+            self._parquet.write_table(table.cast(self._schema))
+        self.rows += len(frame)
+
+    def _check_names(self, frame: pd.DataFrame) -> None:
+        names = pd.Index([str(name) for name in frame.columns])  # the names as written
+        if not names.is_unique:
+            repeated = dict.fromkeys(names[names.duplicated()])
+            where = self.path if self.path is not None else "standard output"
+            raise OutputError(
+                f"{where}: repeated column names ({', '.join(repeated)}): "
+                f"{_FORMAT_NAMES[self.format]} holds each name once"
+            )
+
+    def close(self) -> None:
+        """Finish the output: flush, fsync, and atomically rename it into place."""
+        if self.path is None:
+            if self._stream is not None:
+                self._stream.flush()
+            return
+        if self.format == "parquet":
+            if self._parquet is None:  # nothing written: an empty file with no columns
+                pq.write_table(pa.table({}), str(self._tmp))
+            else:
+                self._parquet.close()
+        elif self._stream is not None:
+            self._stream.flush()
+            os.fsync(self._stream.fileno())
+            self._stream.close()
+        assert self._tmp is not None
+        os.replace(self._tmp, self.path)
+        self._tmp = None
+
+    def abort(self) -> None:
+        """Drop the partial output; the user's existing file (if any) is left as it was.
+
+        Never raises for a failing close (on a full disk the close's flush fails as the
+        write did): the temporary file is removed whatever happens.
+        """
+        try:
+            if self._parquet is not None:
+                with contextlib.suppress(OSError, pa.ArrowException):
+                    self._parquet.close()
+            if self._stream is not None and self._stream is not sys.stdout:
+                with contextlib.suppress(OSError, ValueError):
+                    self._stream.close()
+        finally:
+            self._parquet = None
+            if self._tmp is not None:
+                self._tmp.unlink(missing_ok=True)
+            self._tmp = None
+
+    def __enter__(self) -> TableWriter:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is not None:
+            self.abort()
+            return
+        try:
+            self.close()
+        except BaseException:  # the flush, fsync or rename failed: no partial file is left
+            self.abort()
+            raise
+
+
+def write_frame(frame: pd.DataFrame, path: str | os.PathLike[str] | None) -> None:
+    """Write one whole frame (see :class:`TableWriter`)."""
+    with TableWriter(path) as writer:
+        writer.write(frame)
+
+
+def write_errors(path: str | os.PathLike[str], errors: list[LoadError]) -> None:
+    """The error report as a table (source, reason), JSON Lines unless the extension says else."""
+    write_frame(pd.DataFrame([e.to_dict() for e in errors], columns=["source", "reason"]), path)

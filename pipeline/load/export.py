@@ -1,0 +1,86 @@
+"""`score load` as one library call: records from anywhere, written as one table."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from pipeline.choices import DuplicateRule
+from pipeline.errors import LoadError, OutputWriteError, one_line
+from pipeline.io.outputs import TableWriter, check_output_path, write_errors
+from pipeline.load.frame import load_records
+
+
+@dataclass
+class ExportSummary:
+    """What a load wrote: the records (scored, duplicates) and the bad inputs beside them."""
+
+    rows: int = 0
+    scored: int = 0
+    duplicates: int = 0
+    errors: list[LoadError] = field(default_factory=list)
+
+
+def export(
+    paths: Iterable[str],
+    out: str | os.PathLike[str] | None = None,
+    *,
+    errors_out: str | os.PathLike[str] | None = None,
+    related: bool = False,
+    duplicates: DuplicateRule = DuplicateRule.mark,
+    strict: bool = False,
+    jobs: int | None = None,
+    on_error: Callable[[LoadError], None] | None = None,
+) -> ExportSummary:
+    """Load every record of ``paths`` and write them to ``out`` (JSON Lines on standard output
+    when None), the error report to ``errors_out``.
+
+    Outputs are checked before anything is read; the table is written atomically, so a crash
+    or an interrupt leaves no partial or temporary file. Raises :class:`StrictModeError`
+    (``strict``) or :class:`WorkerDiedError` with nothing written, and
+    :class:`OutputWriteError` when an output cannot be written.
+    """
+    check_output_path(out)
+    if errors_out is not None:
+        check_output_path(errors_out)
+    writer = TableWriter(out)
+    try:
+        result = load_records(
+            paths,
+            duplicates=duplicates,
+            jobs=jobs,
+            strict=strict,
+            expand_related=related,
+            on_error=on_error,
+        )
+    except BaseException:  # a bad input (--strict), a crash or Ctrl-C: no temporary file left
+        writer.abort()
+        raise
+    _write(writer, result.frame)
+    if errors_out is not None:
+        try:
+            write_errors(errors_out, result.errors)
+        except OSError as exc:
+            raise OutputWriteError(f"cannot write the error report: {exc}") from None
+    frame = result.frame
+    return ExportSummary(
+        rows=len(frame),
+        scored=int(frame["quality"].notna().sum()),
+        duplicates=int(frame["is_duplicate"].sum()),
+        errors=result.errors,
+    )
+
+
+def _write(writer: TableWriter, frame: pd.DataFrame) -> None:
+    """Write and close the output: a failure leaves nothing half-written."""
+    try:
+        with writer:
+            writer.write(frame)
+    except BrokenPipeError:  # the reader of standard output left: the caller's call
+        raise
+    except OSError as exc:
+        where = writer.path or "standard output"
+        raise OutputWriteError(f"cannot write {where}: {one_line(exc)}") from None

@@ -1,0 +1,356 @@
+"""`score predict`: formats, exit statuses, refusal before anything is touched, write-back."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from helpers import (
+    SCORE,
+    api_object,
+    feed_page,
+    rule_record,
+    to_markdown,
+    train_tiny_model,
+    write,
+    write_corpus,
+    write_json,
+    write_rule_jsonl,
+)
+from typer.testing import CliRunner
+
+from pipeline.artifact import load_artifact, save_artifact
+from pipeline.cli import app
+from pipeline.load import load_records
+from pipeline.model import train_and_save
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("cli-model")
+    return train_tiny_model(root / "train", root / "quality.joblib")
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    write_corpus(tmp_path / "site", 8, unscored=(5,))
+    return tmp_path / "site"
+
+
+def predict(*args: object):
+    return runner.invoke(app, ["predict", *map(str, args)])
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".parquet"])
+def test_every_output_format_holds_one_row_per_record(model, site, tmp_path, suffix) -> None:
+    out = tmp_path / f"scores{suffix}"
+    result = predict(site, "--model", model, "--out", out)
+    assert result.exit_code == 0, result.output
+    table = {
+        ".csv": pd.read_csv,
+        ".jsonl": lambda p: pd.read_json(p, lines=True),
+        ".parquet": pd.read_parquet,
+    }[suffix](out)
+    assert len(table) == 8
+    for column in ("id", "source", "url", "title", "provider_domain", "quality", "quality_pred"):
+        assert column in table.columns
+    assert table["quality"].isna().sum() == 1
+    assert "8 rows from 8 records" in result.stderr
+
+
+def test_without_out_json_lines_go_to_stdout(model, site) -> None:
+    result = predict(site, "--model", model)
+    assert result.exit_code == 0
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(rows) == 8 and all(isinstance(r["quality_pred"], float) for r in rows)
+    assert rows[0]["url"] == "https://ign.com/news/0"
+
+
+def test_bad_inputs_beside_good_ones_exit_1_and_every_good_record_is_scored(
+    model, site, tmp_path
+) -> None:
+    (site / "broken.md").write_text("no front matter here\n")
+    feed = tmp_path / "page.json"
+    feed.write_text(json.dumps({"page": 1, "value": [api_object(20), "not a record"]}))
+    errors = tmp_path / "errors.jsonl"
+    out = tmp_path / "out.jsonl"
+    result = predict(
+        site, feed, tmp_path / "missing.md", "--model", model, "-o", out, "--errors", errors
+    )
+    assert result.exit_code == 1
+    assert len(pd.read_json(out, lines=True)) == 9
+    reported = [json.loads(line) for line in errors.read_text().splitlines()]
+    assert len(reported) == 3
+    assert {Path(r["source"]).name for r in reported} == {"broken.md", "page.json[1]", "missing.md"}
+    error_lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(error_lines) == 3
+    assert "Traceback" not in result.output
+
+
+def test_missing_model_exits_2_before_anything_is_touched(site, tmp_path) -> None:
+    before = snapshot(site)
+    out = tmp_path / "out.csv"
+    result = predict(site, "--model", tmp_path / "nope.joblib", "-o", out, "--write-back")
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("error:")
+    assert not out.exists() and snapshot(site) == before
+    assert list(tmp_path.iterdir()) == [site]
+
+
+def test_tampered_model_exits_2_before_anything_is_touched(model, site, tmp_path) -> None:
+    tampered = tmp_path / "tampered.joblib"
+    data = bytearray(model.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    tampered.write_bytes(bytes(data))
+    (tmp_path / "tampered.joblib.sha256").write_text(
+        model.with_name(model.name + ".sha256").read_text().replace(model.name, tampered.name)
+    )
+    before = snapshot(site)
+    out = tmp_path / "out.csv"
+    result = predict(site, "--model", tampered, "-o", out, "--write-back")
+    assert result.exit_code == 2
+    assert "sha256" in result.stderr or "digest" in result.stderr
+    assert result.stderr.count("\n") == 1
+    assert not out.exists() and snapshot(site) == before
+
+
+class Broken:
+    """A model saved by older code: it loads, but predicting fails on any record."""
+
+    def predict(self, frame):
+        raise AttributeError("'Regressor' object has no attribute 'anchor_index'")
+
+
+def test_a_model_this_code_cannot_run_exits_2(site, tmp_path) -> None:
+    path = save_artifact(Broken(), tmp_path / "broken.joblib")
+    before = snapshot(site)
+    result = predict(site, "--model", path, "--write-back")
+    assert result.exit_code == 2
+    assert "anchor_index" in result.stderr and result.stderr.count("\n") == 1
+    assert snapshot(site) == before
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        ["--out", "scores.xlsx"],
+        ["--errors", "errors.xlsx"],
+        ["--write-back", "--write-field", "quality"],
+        ["--write-field", "quality_pred"],
+        ["--write-back", "--write-field", "bad key"],
+        ["--level", "1.5", "--interval"],
+        ["--engine", "spark"],
+        ["--batch-size", "0"],
+    ],
+)
+def test_usage_errors_exit_2_and_touch_nothing(model, site, tmp_path, options) -> None:
+    before = snapshot(site)
+    result = predict(site, "--model", model, *options)
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert snapshot(site) == before
+
+
+def test_interval_without_calibration_exits_2(site, tmp_path) -> None:
+    from pipeline.artifact import load_artifact
+
+    model = load_artifact(train_tiny_model(tmp_path / "t", tmp_path / "m.joblib")).model
+    bare = save_artifact(model, tmp_path / "bare.joblib")
+    result = predict(site, "--model", bare, "--interval")
+    assert result.exit_code == 2
+    assert "no calibrated prediction interval" in result.stderr
+
+
+def test_interval_and_explain_add_columns(model, site, tmp_path) -> None:
+    out = tmp_path / "o.jsonl"
+    result = predict(site, "--model", model, "-o", out, "--interval", "--explain", "--top", "2")
+    assert result.exit_code == 0, result.output
+    table = pd.read_json(out, lines=True)
+    assert (table["quality_high"] - table["quality_low"]).round(6).eq(15.0).all()
+    assert table["why"].notna().any()
+
+
+def test_only_missing_with_write_back_fills_quality_only_where_absent(model, site, tmp_path):
+    before = snapshot(site)
+    out = tmp_path / "o.csv"
+    result = predict(site, "--model", model, "-o", out, "--only-missing", "--write-back")
+    assert result.exit_code == 0, result.output
+    assert len(pd.read_csv(out)) == 1
+    after = snapshot(site)
+    changed = [name for name in after if after[name] != before[name]]
+    assert changed == ["0005.md"]
+    assert b"\nquality: " in after["0005.md"]
+    assert "files written back: 1" in result.stderr
+
+
+def test_write_back_default_field_and_not_writable_note(model, site, tmp_path) -> None:
+    feed = tmp_path / "page.json"
+    feed.write_text(json.dumps({"page": 1, "value": [api_object(30)]}))
+    result = predict(site, feed, "--model", model, "-o", tmp_path / "o.jsonl", "--write-back")
+    assert result.exit_code == 0, result.output
+    assert all(b"\nquality_pred: " in data for data in snapshot(site).values())
+    assert "1 records not written back" in result.stderr
+
+
+def test_progress_is_silent_when_stderr_is_not_a_terminal(model, site, tmp_path) -> None:
+    result = predict(site, "--model", model, "-o", tmp_path / "o.jsonl")
+    assert "\r" not in result.stderr and "rec/s" not in result.stderr
+    assert result.stderr.count("\n") == 1  # just the summary line
+
+
+def test_jsonl_from_stdin(model) -> None:
+    lines = "".join(json.dumps(api_object(i)) + "\n" for i in range(3))
+    result = runner.invoke(app, ["predict", "-", "--model", str(model)], input=lines)
+    assert result.exit_code == 0, result.output
+    assert len(result.stdout.splitlines()) == 3
+
+
+def test_a_worker_killed_midway_is_one_line_and_no_output(model, site, tmp_path, monkeypatch):
+    """The OOM killer taking a worker must end the run with a clear error, not a hang or a
+    traceback, and must not leave a half-written output in place."""
+    import os
+    import signal
+
+    from pipeline.predict import engines
+
+    real = engines._score_part
+
+    def dies_on_the_second_unit(scorer, part):
+        if any(source.endswith("0003.md") for source in part[0]["source"]):
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(scorer, part)
+
+    monkeypatch.setattr(engines, "_score_part", dies_on_the_second_unit)
+    out = tmp_path / "scores.csv"
+    result = predict(site, "--model", model, "--out", out, "--jobs", "2", "--batch-size", "2")
+    assert result.exit_code == 1, result.output
+    assert "worker process died" in result.stderr
+    assert "Traceback" not in result.output
+    assert not out.exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".scores")] == []
+
+
+def test_a_reader_that_stops_early_ends_the_run_quietly(model, tmp_path) -> None:
+    """`score predict ... | head -1`: no 'Broken pipe' error line, no traceback."""
+    import subprocess
+
+    write_corpus(tmp_path / "many", 800)
+    proc = subprocess.Popen(
+        [*SCORE, "predict", str(tmp_path / "many"), "--model", str(model), "--batch-size", "20"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    assert json.loads(proc.stdout.readline())["quality_pred"] is not None
+    proc.stdout.close()  # as `head -1` does
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 1
+    assert "Broken pipe" not in stderr and "Traceback" not in stderr, stderr
+
+
+def test_parsing_ahead_while_the_model_loads_changes_no_output(model, tmp_path, monkeypatch):
+    """--parse-ahead (the default) and --no-parse-ahead write the same rows and errors."""
+    import pipeline.load.ahead as ahead_module
+
+    monkeypatch.setattr(ahead_module, "PARALLEL_THRESHOLD", 1)
+    write_corpus(tmp_path / "site", 30, unscored=(4, 17))
+    (tmp_path / "site" / "0005.md").write_text("---\ntitle: [\n---\n", encoding="utf-8")
+    args = [tmp_path / "site", "--model", model, "--batch-size", "4", "--jobs", "2"]
+    ahead = predict(*args, "--errors", tmp_path / "a.jsonl")
+    plain = predict(*args, "--errors", tmp_path / "p.jsonl", "--no-parse-ahead")
+    assert ahead.exit_code == plain.exit_code == 1
+    assert ahead.stdout == plain.stdout and len(ahead.stdout.splitlines()) == 29
+    assert ahead.stderr == plain.stderr
+    assert (tmp_path / "a.jsonl").read_text() == (tmp_path / "p.jsonl").read_text()
+
+
+def test_the_parse_ahead_worker_killed_changes_no_output(model, tmp_path, monkeypatch):
+    """Parsing ahead is a head start only: if its worker dies, the scoring workers parse."""
+    import os
+    import signal
+
+    import pipeline.load.ahead as ahead_module
+
+    def dies(unit, settings):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    monkeypatch.setattr(ahead_module, "PARALLEL_THRESHOLD", 1)
+    monkeypatch.setattr(ahead_module, "parse_unit", dies)
+    write_corpus(tmp_path / "site", 6)
+    args = [tmp_path / "site", "--model", model, "--batch-size", "2", "--jobs", "2"]
+    result = predict(*args)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == predict(*args, "--no-parse-ahead").stdout
+    assert len(result.stdout.splitlines()) == 6
+
+
+def test_predict_in_process_keeps_the_callers_objects_collectable(model, site, tmp_path):
+    """Run in-process (a notebook, CliRunner), predict must not gc.freeze the caller's heap:
+    a reference cycle the caller drops later must still be freed."""
+    import gc
+    import weakref
+
+    class Node:
+        pass
+
+    node = Node()
+    node.me = node  # a cycle: only the collector frees it
+    alive = weakref.ref(node)
+    result = predict(site, "--model", model, "--out", tmp_path / "scores.csv")
+    assert result.exit_code == 0, result.output
+    del node
+    gc.collect()
+    assert alive() is None
+    assert gc.get_freeze_count() == 0
+
+
+# ---- the net: what `score predict` writes is what the model predicts ------------------------
+@pytest.fixture(scope="module")
+def rule_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The default model, trained on records that follow the aggregator's rule."""
+    root = tmp_path_factory.mktemp("rule-model")
+    frame = load_records([str(write_rule_jsonl(root / "train.jsonl", 240))]).frame
+    return train_and_save(frame, root / "quality.joblib", importance=False).path
+
+
+def test_predictions_are_the_saved_models_own_row_by_row(rule_model, tmp_path) -> None:
+    """Records with AMP links, images, topics, videos and related entries, in three formats:
+    every `quality_pred` is exactly what the saved model predicts for that loaded record."""
+    inputs = tmp_path / "in"
+    for i in range(300, 312):
+        write(inputs / "md" / f"{i}.md", to_markdown(rule_record(i, quality=i % 2 == 0)))
+    write_json(inputs / "page.json", feed_page([rule_record(i) for i in range(312, 324)]))
+    write_rule_jsonl(inputs / "dump.jsonl", 12, start=324)
+    out = tmp_path / "scores.jsonl"
+    result = predict(inputs, "--model", rule_model, "--out", out)
+    assert result.exit_code == 0, result.output
+    rows = pd.read_json(out, lines=True, dtype={"id": str})
+    frame = load_records([str(inputs)], duplicates="keep").frame
+    expected = load_artifact(rule_model).model.predict(frame)
+    assert len(rows) == len(frame) == 36
+    by_source = dict(zip(frame["source"], expected, strict=True))
+    for source, got in zip(rows["source"], rows["quality_pred"], strict=True):
+        assert got == by_source[source], source
+    # The net is only as good as the model's reactions: each field moves this model.
+    base = {k: v for k, v in rule_record(400, quality=False).items() if k not in DROPPED}
+    base.update(type="article", title="Story 400: Patch notes", topics=["Patch"])
+    variants = [
+        {**base, "ampWebUrl": "https://alpha.com/amp/x"},
+        {**base, "images": [{"url": "https://alpha.com/x.jpg"}]},
+        {**base, "type": "video"},
+        {**base, "topics": ["Nothing named"]},
+    ]
+    pair = load_records([str(write_json(tmp_path / "v.json", [base, *variants]))]).frame
+    moved = load_artifact(rule_model).model.predict(pair)
+    assert all(abs(moved[k] - moved[0]) > 5 for k in range(1, len(moved))), moved
+
+
+DROPPED = ("ampWebUrl", "images", "related")
