@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
-import re
 from urllib.parse import urlsplit, urlunsplit
 
 from pipeline.errors import RecordError, one_line
@@ -37,18 +36,17 @@ def _canonical_url(url: str) -> str:
 
 
 def url_key(value: object) -> str:
-    """A loose key of any cell (scheme, ``www.``, query, fragment and trailing slash dropped;
-    "" when missing), as the feature steps and splits have compared related entries so far."""
+    """:func:`canonical_url` of any cell: "" when it is missing, not text or not a URL.
+
+    For feature steps and splits, which take frames from anywhere and must not fail on one
+    odd cell: an empty key matches nothing.
+    """
     if type(value) is not str or not value.strip():
         return ""
-    return _loose_key(value)
-
-
-@functools.lru_cache(maxsize=65_536)
-def _loose_key(value: str) -> str:
-    u = value.strip().lower()
-    u = re.sub(r"^[a-z][a-z0-9+.\-]*://", "", u).removeprefix("www.")
-    return u.split("?", 1)[0].split("#", 1)[0].rstrip("/")
+    try:
+        return _canonical_url(value)
+    except RecordError:
+        return ""
 
 
 def record_id(url: str | None, published: dt.datetime | None, title: str | None) -> str:
