@@ -7,7 +7,7 @@ The first input byte picks a target, the rest is the payload:
 * 2 - a JSON document (single record, array, feed page)
 * 3 - JSON Lines
 * 4 - an in-memory zip archive, 5 - an in-memory tar archive (``archives.archive_sources``)
-* 6 - write-back's byte-level edit (``writeback.edit_front_matter``)
+* 6 - write-back's byte-level edit (``frontmatter.edit_front_matter``)
 
 Invariants checked on every input (a violation is a crash, like an uncaught exception):
 
@@ -39,7 +39,7 @@ import atheris
 
 with atheris.instrument_imports(include=["pipeline"]):
     from pipeline.errors import LoadError
-    from pipeline.io import writeback as _writeback
+    from pipeline.io import frontmatter as _frontmatter
     from pipeline.limits import Limits
     from pipeline.load import archives as _archives
     from pipeline.load import records_to_frame
@@ -110,20 +110,20 @@ def _edit(payload: bytes) -> None:
     value = EDIT_VALUES[payload[0] % len(EDIT_VALUES)]
     data = payload[1:]
     try:
-        new = _writeback.edit_front_matter(data, "quality_pred", value)
-    except (_writeback.WriteBackError, ValueError):
+        new = _frontmatter.edit_front_matter(data, "quality_pred", value)
+    except (_frontmatter.WriteBackError, ValueError):
         return
     if new is None:
         return
-    again = _writeback.edit_front_matter(new, "quality_pred", value)
+    again = _frontmatter.edit_front_matter(new, "quality_pred", value)
     if again is not None:
         raise InvariantError("a second identical edit changed the file again")
-    opening = data.removeprefix(_writeback.BOM).splitlines(keepends=True)[0]
-    if not new.removeprefix(_writeback.BOM).startswith(opening):  # \r alone ends a line too
+    opening = data.removeprefix(_frontmatter.BOM).splitlines(keepends=True)[0]
+    if not new.removeprefix(_frontmatter.BOM).startswith(opening):  # \r alone ends a line too
         raise InvariantError("the opening line changed")
-    if new.startswith(_writeback.BOM) != data.startswith(_writeback.BOM):
+    if new.startswith(_frontmatter.BOM) != data.startswith(_frontmatter.BOM):
         raise InvariantError("the BOM was added or dropped")
-    lines = data.removeprefix(_writeback.BOM).splitlines(keepends=True)
+    lines = data.removeprefix(_frontmatter.BOM).splitlines(keepends=True)
     close = next(i for i in range(1, len(lines)) if lines[i].rstrip() == b"---")
     if not new.endswith(b"".join(lines[close:])):
         raise InvariantError("bytes after the front matter changed")

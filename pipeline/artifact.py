@@ -44,7 +44,6 @@ ever travel between parties who do not trust each other.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as _dt
 import hashlib
 import io
@@ -54,7 +53,6 @@ import os
 import pickle
 import platform
 import re
-import tempfile
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -62,6 +60,8 @@ from pathlib import Path
 from typing import Any
 
 import joblib
+
+from pipeline.io.atomic import AtomicFile
 
 FORMAT = "article-quality-artifact/1"
 SIDECAR_SUFFIX = ".sha256"
@@ -150,36 +150,15 @@ def _plain(value: Any, where: str) -> Any:
     raise TypeError(f"metadata {where} has a non-JSON type {type(value).__name__}")
 
 
-def _fsync_dir(directory: Path) -> None:
-    """Make a rename durable; best effort (not every filesystem allows opening a directory)."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def _atomic_write(path: Path, write: Any) -> None:
-    """Write ``path`` via a temp file in its folder + fsync + os.replace; no temp file survives."""
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    tmp = Path(tmp_name)
+    """Write ``path`` whole or not at all (:class:`~pipeline.io.atomic.AtomicFile`)."""
+    target = AtomicFile(path, mode=0o644)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
+        write(target.file)
+        target.commit()
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+        target.abort()
         raise
-    _fsync_dir(path.parent)
 
 
 def fingerprint_frame(frame: Any, *, columns: tuple[str, str] = ("id", "quality")) -> str:

@@ -49,7 +49,8 @@ import pytest
 from helpers import tar_bytes
 
 from pipeline.errors import LoadError
-from pipeline.io.writeback import WriteBackError, edit_front_matter, write_back
+from pipeline.io.frontmatter import WriteBackError, edit_front_matter
+from pipeline.io.writeback import write_back
 from pipeline.limits import Limits
 from pipeline.load import load_records
 from pipeline.load.archives import archive_sources

@@ -803,7 +803,8 @@ def test_archive_member_cap_counts_every_entry(entries: int, kind: str) -> None:
 def test_write_back_changes_only_its_field(data: bytes, value: float, field: str) -> None:
     """On any file: write-back refuses, or the loader reads the same record with only the field
     changed; the edit is idempotent and no temp file stays behind."""
-    from pipeline.io.writeback import WriteBackError, write_back
+    from pipeline.io.frontmatter import WriteBackError
+    from pipeline.io.writeback import write_back
 
     with folder({"x.md": data}) as root:
         path = root / "x.md"

@@ -1,9 +1,12 @@
-"""The `score` console entry point: run the app, then end the process at once.
+"""The `score` console entry point: run the app, stop cleanly on signals, then end at once.
 
-Why: when a command returns, its output is flushed and renamed into place and its workers
-are gone; what remains is Python tearing down every module it imported. For scipy,
-scikit-learn and pandas that teardown took 0.3-0.4 s, a fifth of a one-record
-`score predict` (measured: ``bench/startup.py``). The process is about to end, so exit
+Signals: SIGINT, SIGTERM and SIGHUP each stop the command the same way -- an exception that
+unwinds it, so every output being written is dropped and its temporary file removed -- then
+one line on standard error and the conventional status (128 + the signal's number).
+
+Ending at once: when a command returns, its output is flushed and renamed into place and its
+workers are gone; what remains is Python tearing down every module it imported (scipy,
+scikit-learn, pandas: a large share of a short run's time, see docs/performance.md). So exit
 handlers run, the standard streams are flushed, and the teardown is skipped.
 """
 
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import sys
 
 from pipeline._compat import run_exit_handlers
@@ -30,14 +34,37 @@ def exit_status(code: object) -> int:
     return 1
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+class Stopped(BaseException):
+    """A stop signal arrived: unwind the command (outputs are dropped on the way)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _stop(signum: int, frame: object) -> None:
+    for number in STOP_SIGNALS:  # a second signal must not interrupt the clean-up
+        signal.signal(number, signal.SIG_IGN)
+    raise Stopped(signum)
+
+
 def run() -> None:
     """Run `score` with the command line's arguments; exit with its status, skipping teardown."""
     _common.process_ends_after_command = True
+    for number in STOP_SIGNALS:
+        signal.signal(number, _stop)
     try:
         app(prog_name="score")
         status = 0
     except SystemExit as exc:
         status = exit_status(exc.code)
+    except Stopped as exc:
+        status = 128 + exc.signum
+        name = signal.Signals(exc.signum).name
+        _say(f"error: stopped by {name}; nothing was left half-written")
     except KeyboardInterrupt:
         status = 130
     except BrokenPipeError:  # the reader of standard output left (`| head`): quietly

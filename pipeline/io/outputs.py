@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import fnmatch
 import io
 import json
 import os
 import re
 import sys
-import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, Any
 
@@ -24,16 +25,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipeline.errors import LoadError, UsageError
+from pipeline.io.atomic import AtomicFile, BusyError
+from pipeline.load.globs import has_magic, literal_root
 
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
 _FORMAT_NAMES = {"csv": "CSV", "jsonl": "JSON Lines", "parquet": "Parquet"}
-
-
-def _umask() -> int:
-    """The process umask (reading it means setting it; set it straight back)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 class OutputError(UsageError):
@@ -57,6 +53,52 @@ def check_output_path(path: str | os.PathLike[str] | None) -> None:
         folder = Path(path).parent
         if not folder.is_dir():
             raise OutputError(f"{path}: folder {folder} does not exist")
+
+
+def check_outputs(paths: Iterable[str], **outputs: str | os.PathLike[str] | None) -> None:
+    """Refuse outputs that collide, before any input is read (:class:`OutputError`): each a
+    writable path (:func:`check_output_path`), no two the same file, none an input or inside
+    an input folder or pattern (it would replace the input, or be read back as input by the
+    next run). ``outputs``: option name (``out``, ``errors``) -> path or None."""
+    named = {
+        f"--{flag}": Path(path)
+        for flag, path in outputs.items()
+        if path is not None and str(path) != "-"
+    }
+    for path in named.values():
+        check_output_path(path)
+    real = {flag: _real(path) for flag, path in named.items()}
+    flags = list(real)
+    for i, flag in enumerate(flags):
+        for other in flags[i + 1 :]:
+            if real[flag] == real[other]:
+                raise OutputError(f"{flag} and {other} name the same file {named[flag]}")
+    inputs = [os.fspath(p) for p in paths if os.fspath(p) != "-"]
+    for flag, path in real.items():
+        for given in inputs:
+            if _collides(path, given):
+                raise OutputError(
+                    f"{flag} {named[flag]} is one of the inputs or inside one ({given}): "
+                    "it would replace or be read as input; write it elsewhere"
+                )
+
+
+def _real(path: Path) -> str:
+    """The path a file would have once written: its folder's links resolved."""
+    return os.path.join(os.path.realpath(path.parent), path.name)
+
+
+def _collides(output: str, given: str) -> bool:
+    if os.path.isdir(given):
+        folder = os.path.realpath(given)
+        return os.path.commonpath([folder, output]) == folder
+    if os.path.lexists(given):
+        return output == os.path.realpath(given)
+    if has_magic(given):
+        pattern = os.path.join(os.path.realpath(literal_root(given)), "")
+        rest = os.path.relpath(given, literal_root(given))
+        return output.startswith(pattern) and fnmatch.fnmatch(output, pattern + rest)
+    return False
 
 
 def _json_default(value: Any) -> Any:
@@ -199,7 +241,11 @@ def write_csv(frame: pd.DataFrame, stream: IO[str], *, header: bool = True) -> N
 
 
 class TableWriter:
-    """Append frames to one output; ``close()`` renames the finished file into place."""
+    """Append frames to one output; ``close()`` renames the finished file into place.
+
+    The file is written under a locked temporary name beside it (:class:`AtomicFile`), so a
+    crash never leaves half an output, and a killed run's leftover is taken over next time.
+    """
 
     def __init__(self, path: str | os.PathLike[str] | None) -> None:
         self.format = format_of(path)
@@ -209,7 +255,7 @@ class TableWriter:
         self._schema: pa.Schema | None = None
         self._header = True
         self._stream: IO[str] | None = None
-        self._tmp: Path | None = None
+        self._file: AtomicFile | None = None
         if self.path is None:
             self._stream = sys.stdout
             return
@@ -217,14 +263,17 @@ class TableWriter:
         if not folder.is_dir():
             raise OutputError(f"{self.path}: folder {folder} does not exist")
         try:
-            handle, name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=folder)
+            self._file = AtomicFile(self.path)
+        except BusyError as exc:
+            raise OutputError(str(exc)) from None
         except OSError as exc:
             raise OutputError(f"{self.path}: cannot write there ({exc.strerror or exc})") from None
-        os.close(handle)
-        self._tmp = Path(name)
-        os.chmod(self._tmp, 0o666 & ~_umask())  # mkstemp makes 0600; outputs are ordinary files
         if self.format != "parquet":
-            self._stream = open(self._tmp, "w", encoding="utf-8", newline="")  # noqa: SIM115
+            try:
+                self._stream = io.TextIOWrapper(self._file.file, encoding="utf-8", newline="")
+            except BaseException:  # (a stop signal, say): the caller never gets the writer
+                self._file.abort()
+                raise
 
     def write(self, frame: pd.DataFrame) -> None:
         """Append ``frame``'s rows. Raises :class:`OutputError` for repeated column names in
@@ -242,7 +291,8 @@ class TableWriter:
             table = pa.Table.from_pandas(_encode_nested(frame), preserve_index=False)
             if self._parquet is None:
                 self._schema = table.schema
-                self._parquet = pq.ParquetWriter(str(self._tmp), self._schema)
+                assert self._file is not None
+                self._parquet = pq.ParquetWriter(self._file.file, self._schema)
             self._parquet.write_table(table.cast(self._schema))
         self.rows += len(frame)
 
@@ -258,22 +308,21 @@ class TableWriter:
 
     def close(self) -> None:
         """Finish the output: flush, fsync, and atomically rename it into place."""
-        if self.path is None:
+        if self._file is None:
             if self._stream is not None:
                 self._stream.flush()
             return
         if self.format == "parquet":
             if self._parquet is None:  # nothing written: an empty file with no columns
-                pq.write_table(pa.table({}), str(self._tmp))
+                pq.write_table(pa.table({}), self._file.file)
             else:
                 self._parquet.close()
         elif self._stream is not None:
             self._stream.flush()
-            os.fsync(self._stream.fileno())
-            self._stream.close()
-        assert self._tmp is not None
-        os.replace(self._tmp, self.path)
-        self._tmp = None
+            self._stream.detach()  # the file is the atomic file's to close
+            self._stream = None
+        self._file.commit()
+        self._file = None
 
     def abort(self) -> None:
         """Drop the partial output; the user's existing file (if any) is left as it was.
@@ -285,14 +334,15 @@ class TableWriter:
             if self._parquet is not None:
                 with contextlib.suppress(OSError, pa.ArrowException):
                     self._parquet.close()
-            if self._stream is not None and self._stream is not sys.stdout:
+            if self._stream is not None and self._file is not None:
                 with contextlib.suppress(OSError, ValueError):
-                    self._stream.close()
+                    self._stream.detach()
+                self._stream = None
         finally:
             self._parquet = None
-            if self._tmp is not None:
-                self._tmp.unlink(missing_ok=True)
-            self._tmp = None
+            if self._file is not None:
+                self._file.abort()
+            self._file = None
 
     def __enter__(self) -> TableWriter:
         return self

@@ -1,48 +1,32 @@
-"""Write a prediction into a Markdown record's YAML front matter (``score predict --write-back``).
-
-The edit is surgical: the file is handled as bytes and exactly one line changes (or one line is
-added); every other byte - line endings (CRLF stays CRLF), a UTF-8 BOM, comments, quoting, key
-order, blank lines, the body - stays as it was. A YAML parser is used only to *check* the edit,
-never to re-serialise the front matter.
-
-Rules
------
-* **Replace**: if the front matter has a *top-level* key line ``field:`` (no indentation), that
-  one line is replaced by ``field: value`` (keeping its line ending; a trailing comment on that
-  line is dropped). Indented keys - e.g. ``quality:`` inside ``related:`` entries - are never
-  touched.
-* **Insert**: otherwise ``field: value`` is inserted as a new line right before the closing
-  ``---`` line, with the line ending of the opening ``---`` line. This is always a top-level
-  position, whatever nested block (``related:``, ``images:``) ends the front matter.
-* **Check**: the old and new front matter are both parsed with PyYAML's safe loader, reading
-  plain values as the loader does (:mod:`pipeline.load.yaml_core`); the edit is kept only if the
-  new mapping equals the old one with ``field`` set to the new value. Anything else (``field``
-  as a key twice, a block value under ``field:``, invalid YAML) is refused, not guessed at.
-* Values: ``int`` as an int, ``float`` rounded to one decimal (``41.25`` -> ``41.2``), ``bool``
-  as ``true``/``false``, ``None`` as ``null``, ``str`` double-quoted. NaN/inf are refused.
+"""Put predictions into Markdown files in place (``score predict --write-back``): atomically, one
+line each (:mod:`pipeline.io.frontmatter`), and never outside the folders the user named.
 
 Safety
 ------
+* **Nothing outside the tree**: every file is reached from a folder the user named (its
+  *tree*: the folder given, a glob's literal start, a named file's folder), opened once. Each
+  folder below it, then the file, is opened relative to the descriptor of the one above with
+  ``O_NOFOLLOW``, so no symlink is ever followed below the tree's root -- not one planted
+  before the run, not one swapped in for a folder during it -- and just before the file is
+  replaced its folder is looked up again from the root and must still be the one opened.
 * **Atomic**: the new content goes to a temp file in the same folder, is fsynced, gets the
   original's permission bits, and replaces the original with ``os.replace``. Any failure leaves
   the original byte-identical and removes the temp file. The temp file has one fixed name per
-  file, ``.<name>.wb.tmp``, written only under the lock: a writer killed outright (SIGKILL,
-  power loss) may leave that one hidden copy beside the original (which is intact); the loader
-  ignores it, and the next write-back of the file removes it - copies never pile up.
+  file, ``.<name>.wb.tmp`` (``.wb-<hash>.tmp`` where that would pass the file system's name
+  limit), written only under the lock: a writer killed outright may leave that one hidden copy
+  beside the original (which is intact); the loader ignores it, and the next write-back of
+  the file removes it - copies never pile up.
 * **Concurrency**: an advisory ``fcntl.flock`` (exclusive) is taken on the file itself around
-  read-modify-replace. Because ``os.replace`` swaps in a new inode, after taking the lock we check
-  that the path still names the inode we locked; if another writer replaced it meanwhile we
-  re-open and lock again. Two concurrent write-back runs therefore serialise per file and never
-  lose each other's edits. (Advisory: only writers that also lock are kept out.) No lock file is
-  created, so nothing is left behind in the scored folder.
-* The replaced file keeps its permission bits but gets the writer's owner, and a hard link to the
-  old file keeps the old content (``os.replace`` makes a new inode).
+  read-modify-replace. Because ``os.replace`` swaps in a new inode, after taking the lock the
+  name must still be the inode locked, else it is opened and locked again: two concurrent
+  write-back runs serialise per file and never lose each other's edits. No lock file is made.
+* The replaced file keeps its permission bits but gets the writer's owner, and a hard link to
+  the old file keeps the old content (``os.replace`` makes a new inode).
 * **What is refused** (``WriteBackError``, one line naming the file): anything that is not a
   plain ``.md``/``.markdown``/``.txt`` file (JSON/JSONL sources, ``archive::member`` sources,
-  ``file:line`` sources), symlinks (never followed - ``O_NOFOLLOW``; replacing would turn the
-  link into a regular file, and the target may lie outside the scored folder: pass the target
-  path itself), non-regular files, non-UTF-8 files, files without an opening and closing ``---``
-  front matter, and front matter that is not a YAML mapping.
+  ``file:line`` sources), symlinks and paths through symlinked folders, files outside the
+  trees named, non-regular files, and what :func:`~pipeline.io.frontmatter.edit_front_matter`
+  refuses (non-UTF-8, no front matter, front matter that is not a mapping...).
 """
 
 from __future__ import annotations
@@ -50,141 +34,80 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
-import json
-import math
 import os
-import re
 import stat
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from pipeline.errors import LoadError, one_line
+from pipeline.io.atomic import temp_name as atomic_temp_name
+from pipeline.io.frontmatter import WriteBackError, edit_front_matter
 from pipeline.load.sources import MARKDOWN_SUFFIXES
-from pipeline.load.yaml_core import CoreSchemaLoader
 
-BOM = b"\xef\xbb\xbf"
-
-_FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
-_Loader = CoreSchemaLoader  # safe, and it reads plain values as records are loaded
 _MAX_LOCK_RETRIES = 50
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_DIRECTORY = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _CLOEXEC
 
 
-class WriteBackError(Exception):
-    """A prediction cannot be written back into a file; the message is one line naming it."""
+class Tree:
+    """A folder the user named, held open: the write-backs below it are resolved from it."""
 
+    def __init__(self, root: str) -> None:
+        self.root = root
+        self._normal = os.path.normpath(root)
+        try:
+            self.fd = os.open(root, _DIRECTORY)
+        except OSError as exc:
+            raise WriteBackError(f"{root}: cannot open the folder ({exc.strerror or exc})") from exc
 
-def format_value(value: Any) -> str:
-    """YAML text for a value: ints as ints, floats to one decimal, strings double-quoted."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    item = getattr(value, "item", None)  # numpy scalar -> Python scalar
-    if callable(item) and type(value).__module__.startswith("numpy"):
-        return format_value(item())
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValueError(f"refusing to write a non-finite number ({value})")
-        text = f"{value:.1f}"
-        return "0.0" if text == "-0.0" else text
-    if isinstance(value, str):
-        # JSON string syntax is valid YAML double-quoted syntax; ensure_ascii keeps it one line.
-        return json.dumps(value, ensure_ascii=True)
-    raise TypeError(f"cannot write a {type(value).__name__} value into front matter")
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            os.close(self.fd)
 
-
-def _is_delimiter(line: bytes) -> bool:
-    """Three or more dashes (and trailing blanks): what the loader and python-frontmatter read."""
-    text = line.rstrip()
-    return len(text) >= 3 and not text.strip(b"-")
-
-
-def _line_ending(line: bytes) -> bytes:
-    if line.endswith(b"\r\n"):
-        return b"\r\n"
-    if line.endswith((b"\n", b"\r")):
-        return line[-1:]
-    return b""
-
-
-def _parse(text: str, path: Path) -> dict[Any, Any]:
-    try:
-        data = yaml.load(text, Loader=_Loader)  # safe: a SafeLoader / CSafeLoader
-    except yaml.YAMLError as exc:
-        reason = " ".join(str(exc).split())[:160]
-        raise WriteBackError(f"{path}: front matter is not valid YAML ({reason})") from exc
-    except (ValueError, OverflowError, AttributeError, KeyError, IndexError, TypeError) as exc:
-        # A constructor refused a value, some by crashing ("!!bool x", "!!timestamp x").
-        reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:160]
-        raise WriteBackError(f"{path}: front matter holds an invalid value ({reason})") from exc
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise WriteBackError(f"{path}: front matter is not a YAML mapping")
-    return data
-
-
-def edit_front_matter(
-    data: bytes, field: str, value: Any, *, only_if_missing: bool = False, path: Path | None = None
-) -> bytes | None:
-    """Return the file content with ``field: value`` set, or None when nothing should change.
-
-    Pure function over bytes (no I/O), so the byte-level rules can be tested directly.
-    """
-    where = path if path is not None else Path("<bytes>")
-    if not _FIELD_NAME.match(field):
-        raise ValueError(f"invalid front matter field name {field!r}")
-    new_text = format_value(value)
-
-    bom = BOM if data.startswith(BOM) else b""
-    content = data[len(bom) :]
-    try:
-        content.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise WriteBackError(f"{where}: not UTF-8 (byte {exc.start}); not written back") from exc
-
-    lines = content.splitlines(keepends=True)
-    if not lines or not _is_delimiter(lines[0]):
-        raise WriteBackError(f"{where}: no front matter (first line is not ---)")
-    close = next((i for i in range(1, len(lines)) if _is_delimiter(lines[i])), None)
-    if close is None:
-        raise WriteBackError(f"{where}: front matter has no closing --- line")
-
-    front = lines[1:close]
-    before = _parse(b"".join(front).decode("utf-8"), where)
-    if only_if_missing and before.get(field) is not None:
-        return None
-
-    key = re.compile(rb"^" + re.escape(field.encode()) + rb"[ \t]*:(?:[ \t]|\r?\n|\r|$)")
-    hits = [i for i, line in enumerate(front) if key.match(line)]
-    if len(hits) > 1:
-        raise WriteBackError(f"{where}: top-level key {field!r} appears {len(hits)} times")
-    if hits:
-        i = hits[0]
-        new_line = f"{field}: {new_text}".encode() + _line_ending(front[i])
-        if front[i] == new_line:
+    def parts(self, path: str) -> list[str] | None:
+        """The names from the root down to ``path``, or None when ``path`` is not below it."""
+        normal = os.path.normpath(path)
+        if self._normal == os.curdir:
+            rest = normal
+        elif normal.startswith(self._normal.rstrip(os.sep) + os.sep):
+            rest = normal[len(self._normal.rstrip(os.sep)) + 1 :]
+        else:
             return None
-        new_front = [*front[:i], new_line, *front[i + 1 :]]
-    else:
-        if field in before:
-            raise WriteBackError(f"{where}: cannot locate the line of key {field!r} (quoted key?)")
-        eol = _line_ending(lines[0]) or b"\n"
-        new_front = [*front, f"{field}: {new_text}".encode() + eol]
+        names = rest.split(os.sep)
+        if os.path.isabs(rest) or any(n in ("", os.curdir, os.pardir) for n in names):
+            return None
+        return names
 
-    after = _parse(b"".join(new_front).decode("utf-8"), where)
-    expected = dict(before)
-    expected[field] = yaml.load(new_text, Loader=_Loader)
-    if after != expected:
-        raise WriteBackError(f"{where}: editing {field!r} would change other front matter keys")
-    if after == before and hits:
-        return None  # same value, different spelling (e.g. "41" vs 41): leave the bytes alone
-    return bom + b"".join([lines[0], *new_front, *lines[close:]])
+
+class Trees:
+    """The trees of one run: each path is written through the deepest tree it lies in."""
+
+    def __init__(self, roots: Iterable[str]) -> None:
+        self._roots = sorted(set(roots), key=lambda r: len(os.path.normpath(r)), reverse=True)
+        self._open: dict[str, Tree] = {}
+
+    def find(self, path: str) -> tuple[Tree, list[str]]:
+        for root in self._roots:
+            tree = self._open.get(root)
+            if tree is None:
+                tree = self._open[root] = Tree(root)
+            names = tree.parts(path)
+            if names is not None:
+                return tree, names
+        raise WriteBackError(f"{path}: not inside the folders named; not written back")
+
+    def close(self) -> None:
+        for tree in self._open.values():
+            tree.close()
+        self._open.clear()
+
+    def __enter__(self) -> Trees:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def _check_source(path: Path) -> None:
@@ -198,15 +121,50 @@ def _check_source(path: Path) -> None:
 
 
 @contextlib.contextmanager
-def _locked(path: Path) -> Any:
-    """Open ``path`` without following symlinks and hold an exclusive flock on its current inode."""
+def _folder(tree: Tree, names: Sequence[str], path: Path) -> Iterator[int]:
+    """A descriptor of the folder ``names`` below the tree's root, no symlink followed."""
+    fd = os.dup(tree.fd)
+    try:
+        for name in names:
+            try:
+                below = os.open(name, _DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
+            except OSError as exc:
+                if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+                    raise WriteBackError(
+                        f"{path}: the folder {name!r} on its path is a symlink or not a folder; "
+                        "not followed"
+                    ) from exc
+                raise WriteBackError(f"{path}: cannot open its folder ({exc.strerror})") from exc
+            os.close(fd)
+            fd = below
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def _still_in_tree(tree: Tree, names: Sequence[str], folder: int, path: Path) -> None:
+    """Refuse when the folder opened is no longer the one the path names from the root (it was
+    moved, or a folder on the way was swapped for a link) since it was opened."""
+    try:
+        with _folder(tree, names, path) as again:
+            same = os.path.sameopenfile(again, folder)
+    except WriteBackError:
+        same = False
+    if not same:
+        raise WriteBackError(f"{path}: its folder moved during the run; not written back")
+
+
+@contextlib.contextmanager
+def _locked(folder: int, name: str, path: Path) -> Iterator[tuple[int, os.stat_result]]:
+    """Open ``name`` in ``folder`` without following a symlink and hold an exclusive flock on
+    its current inode."""
     for _ in range(_MAX_LOCK_RETRIES):
         try:
-            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
+            fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | _CLOEXEC, dir_fd=folder)
         except FileNotFoundError as exc:
             raise WriteBackError(f"{path}: file not found") from exc
         except OSError as exc:
-            if exc.errno == errno.ELOOP or path.is_symlink():
+            if exc.errno == errno.ELOOP:
                 raise WriteBackError(
                     f"{path}: is a symlink; not followed (write back to its target instead)"
                 ) from exc
@@ -217,7 +175,7 @@ def _locked(path: Path) -> Any:
                 raise WriteBackError(f"{path}: not a regular file")
             fcntl.flock(fd, fcntl.LOCK_EX)
             try:
-                current = os.stat(path, follow_symlinks=False)
+                current = os.stat(name, dir_fd=folder, follow_symlinks=False)
             except FileNotFoundError:
                 current = None
             if current is not None and (current.st_ino, current.st_dev) == (st.st_ino, st.st_dev):
@@ -236,65 +194,83 @@ def _read_all(fd: int) -> bytes:
     return b"".join(chunks)
 
 
-def _temp_path(path: Path) -> Path:
-    """The one temp file of ``path``; only the holder of the file's lock writes it."""
-    return path.with_name(f".{path.name}.wb.tmp")
+def temp_name(name: str, folder: int | None = None) -> str:
+    """The one temp file of ``name`` (``.<name>.wb.tmp``, or a digest where that is too long
+    for the folder); only the holder of the file's lock writes it."""
+    return atomic_temp_name(name, ".wb.tmp", folder)
 
 
-def _remove_stale_temp(path: Path) -> None:
+def _remove_stale_temp(folder: int, name: str) -> None:
     """Best effort: remove a temp copy left by a killed writer.
 
     Called with the file's lock held and its inode checked, so no live writer owns that copy.
     """
     with contextlib.suppress(OSError):
-        os.unlink(_temp_path(path))
+        os.unlink(temp_name(name, folder), dir_fd=folder)
 
 
-def _replace_atomically(path: Path, data: bytes, mode: int) -> None:
+def _replace_atomically(folder: int, name: str, data: bytes, mode: int) -> None:
     """Temp file in the same folder + fsync + original mode + os.replace; no temp file survives."""
-    tmp = _temp_path(path)
-    _remove_stale_temp(path)
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
-    fd = os.open(tmp, flags, 0o600)  # O_EXCL: a fresh file, never a planted symlink
+    tmp = temp_name(name, folder)
+    _remove_stale_temp(folder, name)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | _CLOEXEC
+    fd = os.open(tmp, flags, 0o600, dir_fd=folder)  # O_EXCL: a fresh file, never a planted link
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fchmod(fh.fileno(), mode)
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        os.replace(tmp, name, src_dir_fd=folder, dst_dir_fd=folder)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+            os.unlink(tmp, dir_fd=folder)
         raise
     with contextlib.suppress(OSError):
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        os.fsync(folder)
 
 
 def write_back(
-    path: str | os.PathLike[str], field: str, value: Any, *, only_if_missing: bool = False
+    path: str | os.PathLike[str],
+    field: str,
+    value: Any,
+    *,
+    only_if_missing: bool = False,
+    trees: Trees | None = None,
 ) -> bool:
     """Set ``field: value`` in the front matter of the Markdown file at ``path``.
 
-    Returns True if the file changed. See the module docstring for the exact byte rules, the
-    lock and what is refused.
+    Returns True if the file changed. ``trees``: the folders the user named (the file must lie
+    in one; none of the folders between is followed if it is a link); without them, the
+    file's own folder. See the module docstring for the lock and what is refused.
     """
     path = Path(path)
     _check_source(path)
-    with _locked(path) as (fd, st):
-        data = _read_all(fd)
-        new = edit_front_matter(data, field, value, only_if_missing=only_if_missing, path=path)
-        if new is None or new == data:
-            _remove_stale_temp(path)  # a re-run after a kill leaves no debris behind
-            return False
-        try:
-            _replace_atomically(path, new, stat.S_IMODE(st.st_mode))
-        except OSError as exc:
-            raise WriteBackError(f"{path}: write back failed ({exc.strerror or exc})") from exc
+    own = trees is None
+    if trees is None:
+        trees = Trees([os.path.dirname(path) or os.curdir])
+    try:
+        tree, names = trees.find(str(path))
+        with (
+            _folder(tree, names[:-1], path) as folder,
+            _locked(folder, names[-1], path) as (
+                fd,
+                st,
+            ),
+        ):
+            data = _read_all(fd)
+            new = edit_front_matter(data, field, value, only_if_missing=only_if_missing, path=path)
+            if new is None or new == data:
+                _remove_stale_temp(folder, names[-1])  # a re-run after a kill leaves no debris
+                return False
+            _still_in_tree(tree, names[:-1], folder, path)
+            try:
+                _replace_atomically(folder, names[-1], new, stat.S_IMODE(st.st_mode))
+            except OSError as exc:
+                raise WriteBackError(f"{path}: write back failed ({exc.strerror or exc})") from exc
+    finally:
+        if own:
+            trees.close()
     return True
 
 
@@ -315,10 +291,12 @@ def writable_path(source: str) -> Path | None:
 
 @dataclass
 class WriteBackPlan:
-    """Which front matter field to set, and how (``only_if_missing`` keeps known values)."""
+    """Which front matter field to set, and how (``only_if_missing`` keeps known values);
+    ``roots``: the folders the user named, the only ones written in."""
 
     field: str
     only_if_missing: bool
+    roots: tuple[str, ...] = ()
 
 
 @dataclass
@@ -327,6 +305,7 @@ class WriteBackStats:
     unchanged: int = 0
     not_writable: int = 0
     example: str | None = None  # one not-writable source, to name in the summary
+    trees: Trees | None = field(default=None, repr=False)  # held open for the run
 
 
 def _written_value(field: str, value: float) -> float | int:
@@ -339,6 +318,8 @@ def write_back_batch(
 ) -> list[LoadError]:
     """Write each value into the Markdown file its source names; errors come back as report
     entries, and sources that are not plain files on disk are counted in ``stats``."""
+    if stats.trees is None and plan.roots:
+        stats.trees = Trees(plan.roots)
     errors = []
     for source, value in zip(sources, values, strict=True):
         path = writable_path(str(source))
@@ -352,6 +333,7 @@ def write_back_batch(
                 plan.field,
                 _written_value(plan.field, value),
                 only_if_missing=plan.only_if_missing,
+                trees=stats.trees,
             )
         except (WriteBackError, ValueError) as exc:
             errors.append(LoadError(str(source), f"write-back refused: {one_line(exc, 200)}"))

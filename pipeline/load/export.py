@@ -10,7 +10,7 @@ import pandas as pd
 
 from pipeline.choices import DuplicateRule
 from pipeline.errors import LoadError, OutputWriteError, one_line
-from pipeline.io.outputs import TableWriter, check_output_path, write_errors
+from pipeline.io.outputs import TableWriter, check_outputs, write_errors
 from pipeline.load.frame import load_records
 
 
@@ -43,9 +43,7 @@ def export(
     (``strict``) or :class:`WorkerDiedError` with nothing written, and
     :class:`OutputWriteError` when an output cannot be written.
     """
-    check_output_path(out)
-    if errors_out is not None:
-        check_output_path(errors_out)
+    check_outputs(paths := list(paths), out=out, errors=errors_out)
     writer = TableWriter(out)
     try:
         result = load_records(
@@ -56,10 +54,10 @@ def export(
             expand_related=related,
             on_error=on_error,
         )
-    except BaseException:  # a bad input (--strict), a crash or Ctrl-C: no temporary file left
+        _write(writer, result.frame)
+    except BaseException:  # a bad input (--strict), a crash or a stop: no temporary file left
         writer.abort()
         raise
-    _write(writer, result.frame)
     if errors_out is not None:
         try:
             write_errors(errors_out, result.errors)

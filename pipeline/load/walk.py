@@ -7,7 +7,6 @@ expanded as a pattern; each bad path becomes an error in its place.
 
 from __future__ import annotations
 
-import glob
 import os
 import stat
 from collections.abc import Iterable, Iterator
@@ -15,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from pipeline.errors import LoadError
 from pipeline.limits import DEFAULT_LIMITS, Limits
 from pipeline.load.archives import archive_sources
+from pipeline.load.globs import expand, has_magic, literal_root
 from pipeline.load.sources import STDIN, Source, kind_of, os_reason
 
 
@@ -30,7 +30,8 @@ def iter_sources(
 
     Directories are walked recursively (sorted, symlinked directories not followed, so a
     symlink loop cannot trap the walk); files with unknown suffixes inside them are skipped.
-    A path that does not exist but contains glob characters is expanded as a pattern.
+    A path that does not exist but contains glob characters is expanded as a pattern, which
+    never follows a symlinked folder either (:mod:`pipeline.load.globs`).
     """
     for raw in paths:
         path = os.fspath(raw)
@@ -40,8 +41,8 @@ def iter_sources(
             yield from _walk_directory(path, limits)
         elif os.path.lexists(path):
             yield from _file_sources(path, limits, explicit=True)
-        elif glob.has_magic(path):
-            matches = sorted(glob.glob(path, recursive=True))
+        elif has_magic(path):
+            matches = expand(path)
             if not matches:
                 yield LoadError(path, "no files match this pattern")
             for match in matches:
@@ -130,3 +131,20 @@ def _file_sources(path: str, limits: Limits, *, explicit: bool) -> Iterator[Sour
         yield LoadError(path, f"file too large ({info.st_size} bytes > {limits.max_file_bytes})")
         return
     yield Source(name=path, kind=kind, site=_site_of(path), path=path, gzipped=gzipped)
+
+
+def named_folders(paths: Iterable[str]) -> list[str]:
+    """The folders the user named in ``paths``: a folder itself, a file's folder, a glob's
+    literal start. Writing back stays inside them (:mod:`pipeline.io.writeback`)."""
+    folders = []
+    for raw in paths:
+        path = os.fspath(raw)
+        if path == STDIN:
+            continue
+        if os.path.isdir(path):
+            folders.append(path)
+        elif os.path.lexists(path):
+            folders.append(os.path.dirname(path) or os.curdir)
+        elif has_magic(path):
+            folders.append(literal_root(path))
+    return folders

@@ -53,6 +53,8 @@ def _install(task: Callable[[Any], Any], setup: Callable[[], None] | None, paren
     # Ctrl-C reaches the whole process group: the parent stops the workers itself, so they
     # must not each die printing a KeyboardInterrupt traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for number in (signal.SIGTERM, signal.SIGHUP):  # not the parent's clean stop: just end
+        signal.signal(number, signal.SIG_DFL)
     _WORKER_TASK = task
     if setup is not None:
         setup()

@@ -23,11 +23,12 @@ import pandas as pd
 from pipeline.artifact import Artifact, ArtifactError, load_artifact, read_artifact
 from pipeline.choices import DEFAULT_BATCH_SIZE, DEFAULT_LEVEL, DEFAULT_TOP, Engine
 from pipeline.errors import LoadError, OutputWriteError, ScoringError, UsageError, one_line
-from pipeline.io.outputs import TableWriter, check_output_path, write_errors
+from pipeline.io.outputs import TableWriter, check_outputs, write_errors
 from pipeline.io.writeback import WriteBackPlan, WriteBackStats, write_back_batch
 from pipeline.load.ahead import ParseAhead
 from pipeline.load.columns import records_to_frame
 from pipeline.load.frame import iter_batches
+from pipeline.load.walk import named_folders
 from pipeline.model.reference import feature_medians
 from pipeline.predict.engines import dask_batches, local_batches
 from pipeline.predict.explain import Explainer
@@ -64,8 +65,9 @@ class PredictOptions:
     parse_ahead: bool = True
     freeze_heap: bool = False
 
-    def write_back_plan(self) -> WriteBackPlan | None:
-        """What write-back sets, or None; raises :class:`UsageError` for a bad combination."""
+    def write_back_plan(self, roots: Sequence[str] = ()) -> WriteBackPlan | None:
+        """What write-back sets (in the folders ``roots`` only), or None; raises
+        :class:`UsageError` for a bad combination."""
         field = self.write_field or ("quality" if self.only_missing else DEFAULT_WRITE_FIELD)
         if self.write_field is not None and not self.write_back:
             raise UsageError("--write-field needs --write-back")
@@ -75,11 +77,11 @@ class PredictOptions:
             raise UsageError(
                 "--write-field quality would overwrite known scores; add --only-missing"
             )
-        return WriteBackPlan(field, self.only_missing) if self.write_back else None
+        return WriteBackPlan(field, self.only_missing, tuple(roots)) if self.write_back else None
 
-    def check(self) -> WriteBackPlan | None:
+    def check(self, roots: Sequence[str] = ()) -> WriteBackPlan | None:
         """Refuse bad options before anything is read; returns the write-back plan."""
-        plan = self.write_back_plan()
+        plan = self.write_back_plan(roots)
         if not 0 < self.level < 1:
             raise UsageError(f"--level must be between 0 and 1, not {self.level}")
         if self.top < 1:
@@ -119,10 +121,8 @@ def run(
     written (nothing half-written is left). ``on_error`` is called with each bad input as it
     is found, ``on_warning`` with each one-line warning (a model saved by other versions).
     """
-    plan = options.check()
-    check_output_path(out)
-    if errors_out is not None:
-        check_output_path(errors_out)
+    plan = options.check(named_folders(paths))
+    check_outputs(paths, out=out, errors=errors_out)
     verified = _verify(Path(model))  # a missing or tampered model: refused before any input
     local = options.engine is Engine.local
     ahead = local and options.parse_ahead and options.jobs != 1
@@ -138,21 +138,30 @@ def run(
             raise ScoringError(f"{model}: {exc}") from None
         scorer = _scorer(artifact, paths, options)
         writer = TableWriter(out)
-        if local:
-            batches: Iterable[ScoredBatch] = local_batches(
-                scorer, paths, batch_size=options.batch_size, jobs=options.jobs, ahead=head
+        try:  # (from here on, whatever stops the run drops the partial output)
+            if local:
+                batches: Iterable[ScoredBatch] = local_batches(
+                    scorer, paths, batch_size=options.batch_size, jobs=options.jobs, ahead=head
+                )
+            else:
+                batches = dask_batches(
+                    scorer,
+                    paths,
+                    scheduler=options.scheduler,
+                    workers=options.jobs or 2,
+                    chunk=options.batch_size,
+                )
+            summary = drive(
+                batches,
+                writer,
+                empty=scorer.empty(),
+                plan=plan,
+                on_error=on_error,
+                progress=progress,
             )
-        else:
-            batches = dask_batches(
-                scorer,
-                paths,
-                scheduler=options.scheduler,
-                workers=options.jobs or 2,
-                chunk=options.batch_size,
-            )
-        summary = drive(
-            batches, writer, empty=scorer.empty(), plan=plan, on_error=on_error, progress=progress
-        )
+        except BaseException:
+            writer.abort()
+            raise
     if errors_out is not None:
         try:
             write_errors(errors_out, summary.errors)
@@ -240,6 +249,8 @@ def drive(
     finally:
         if bar is not None:
             bar.close()
+        if summary.write_back is not None and summary.write_back.trees is not None:
+            summary.write_back.trees.close()
     return summary
 
 

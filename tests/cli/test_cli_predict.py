@@ -354,3 +354,66 @@ def test_predictions_are_the_saved_models_own_row_by_row(rule_model, tmp_path) -
 
 
 DROPPED = ("ampWebUrl", "images", "related")
+
+
+# ---- nothing written outside what the user named -----------------------------------------
+def test_write_back_through_a_glob_never_reaches_a_linked_tree(model, tmp_path) -> None:
+    """`score predict 'd/**/*.md' --only-missing --write-back` with d/link -> another tree:
+    the other tree's record is neither scored nor written."""
+    write_corpus(tmp_path / "d", 3, unscored=(1,))
+    outside = tmp_path / "outside"
+    write_corpus(outside, 2, unscored=(0, 1))
+    before = snapshot(outside)
+    (tmp_path / "d" / "link").symlink_to(outside, target_is_directory=True)
+    pattern = str(tmp_path / "d" / "**" / "*.md")
+    result = predict(pattern, "--model", model, "--only-missing", "--write-back")
+    assert result.exit_code == 0, result.output
+    assert "1 rows from 3 records" in result.stderr
+    assert snapshot(outside) == before
+    assert b"\nquality: " in (tmp_path / "d" / "0001.md").read_bytes()
+
+
+@pytest.mark.parametrize(
+    "outputs",
+    [
+        ("--out", "site/0000.md"),
+        ("--out", "site/scores.jsonl"),
+        ("--out", "same.csv", "--errors", "same.csv"),
+        ("--errors", "site/errors.jsonl"),
+    ],
+)
+def test_outputs_that_collide_are_refused_before_anything_is_read(
+    model, site, tmp_path, monkeypatch, outputs
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    before = snapshot(site)
+    result = predict(site, "--model", model, *outputs)
+    assert result.exit_code == 2
+    assert len(result.stderr.splitlines()) == 1 and "rows from" not in result.stderr
+    assert snapshot(site) == before and not (tmp_path / "same.csv").exists()
+
+
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGHUP", "SIGINT"])
+def test_a_stop_signal_leaves_no_output_and_says_so(model, tmp_path, signame) -> None:
+    import signal
+    import subprocess
+    import time
+
+    write_corpus(tmp_path / "many", 3000)
+    out = tmp_path / "out" / "scores.csv"
+    out.parent.mkdir()
+    args = [*SCORE, "predict", str(tmp_path / "many"), "--model", str(model), "--out", str(out)]
+    proc = subprocess.Popen(args, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while not any(out.parent.iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.02)  # the temporary output exists: the run is writing
+    assert proc.poll() is None, "finished before the signal"
+    proc.send_signal(getattr(signal, signame))
+    _, stderr = proc.communicate(timeout=60)
+    number = getattr(signal, signame).value
+    assert proc.returncode == 128 + number, stderr
+    assert stderr.strip().splitlines()[-1] == (
+        f"error: stopped by {signame}; nothing was left half-written"
+    )
+    assert "Traceback" not in stderr
+    assert list(out.parent.iterdir()) == []

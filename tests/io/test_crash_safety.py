@@ -24,7 +24,8 @@ from pathlib import Path
 import yaml
 from helpers import SCORE
 
-from pipeline.io.writeback import edit_front_matter, write_back
+from pipeline.io.frontmatter import edit_front_matter
+from pipeline.io.writeback import write_back
 from pipeline.load import load_records
 
 FIELD = "quality_pred"

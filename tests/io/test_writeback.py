@@ -12,7 +12,8 @@ import pytest
 import yaml
 
 from pipeline.io import writeback
-from pipeline.io.writeback import WriteBackError, edit_front_matter, format_value, write_back
+from pipeline.io.frontmatter import WriteBackError, edit_front_matter, format_value
+from pipeline.io.writeback import write_back
 
 # Seed-like record: top-level scalars, nested provider/images, related entries carrying quality.
 RECORD = """---
@@ -415,3 +416,73 @@ def test_longer_dash_delimiters_are_front_matter_too(tmp_path: Path) -> None:
     assert loaded["quality"].tolist() == [3] and loaded["body"].tolist() == ["body"]
     with pytest.raises(WriteBackError, match="no front matter"):
         write_back(_write(tmp_path, "--\ntitle: x\n--\n", name="short.md"), "quality", 1)
+
+
+# ---- never outside the folders the user named --------------------------------------------
+FIELD = "quality_pred"
+
+
+def _record(path: Path, header: bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"---\n" + header + b"---\nBody.\n")
+    return path
+
+
+def _tree(tmp_path: Path) -> tuple[Path, Path, bytes]:
+    """A named folder ``d`` with ``d/sub/a.md``, and a record outside it."""
+    outside = tmp_path / "outside"
+    victim = _record(outside / "victim.md", b"title: x\n")
+    _record(tmp_path / "d" / "sub" / "a.md", b"title: a\n")
+    return tmp_path / "d", victim, victim.read_bytes()
+
+
+def test_a_symlinked_folder_below_the_named_one_is_not_followed(tmp_path: Path) -> None:
+    root, victim, before = _tree(tmp_path)
+    os.symlink(victim.parent, root / "link")
+    with writeback.Trees([str(root)]) as trees:
+        with pytest.raises(WriteBackError, match="symlink or not a folder"):
+            write_back(root / "link" / "victim.md", FIELD, 1.0, trees=trees)
+        assert write_back(root / "sub" / "a.md", FIELD, 1.0, trees=trees)
+    assert victim.read_bytes() == before
+
+
+def test_a_path_outside_the_named_folders_is_refused(tmp_path: Path) -> None:
+    root, victim, before = _tree(tmp_path)
+    with writeback.Trees([str(root)]) as trees:
+        for path in (victim, root / ".." / "outside" / "victim.md"):
+            with pytest.raises(WriteBackError, match="not inside the folders named"):
+                write_back(path, FIELD, 1.0, trees=trees)
+    assert victim.read_bytes() == before
+
+
+def test_a_folder_swapped_for_a_link_during_the_write_is_caught(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Between reading the file and replacing it, its folder is moved away and a link to
+    another tree takes its place: the edit is refused, no file anywhere changes."""
+    root, victim, before = _tree(tmp_path)
+    original = (root / "sub" / "a.md").read_bytes()
+    _record(victim.parent / "a.md", b"title: decoy\n")
+    decoy = (victim.parent / "a.md").read_bytes()
+    real_edit = writeback.edit_front_matter
+
+    def swap_then_edit(*args, **kwargs):
+        os.rename(root / "sub", tmp_path / "moved")
+        os.symlink(victim.parent, root / "sub")
+        return real_edit(*args, **kwargs)
+
+    monkeypatch.setattr(writeback, "edit_front_matter", swap_then_edit)
+    with writeback.Trees([str(root)]) as trees, pytest.raises(WriteBackError, match="moved"):
+        write_back(root / "sub" / "a.md", FIELD, 1.0, trees=trees)
+    assert (tmp_path / "moved" / "a.md").read_bytes() == original
+    assert (victim.parent / "a.md").read_bytes() == decoy and victim.read_bytes() == before
+    assert not [p for p in (tmp_path / "moved").iterdir() if p.name.startswith(".")]
+
+
+@pytest.mark.parametrize("length", [240, 250, 255])
+def test_long_file_names_are_written_back(tmp_path: Path, length: int) -> None:
+    name = "r" * (length - 3) + ".md"
+    path = _record(tmp_path / name, b"title: long\n")
+    assert write_back(path, FIELD, 3.5)
+    assert _front(path)[FIELD] == 3.5
+    assert [p.name for p in tmp_path.iterdir()] == [name]
