@@ -9,12 +9,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-
-class Kind(StrEnum):
-    """The final estimator: HistGradientBoosting (the default) or ridge (for comparison)."""
-
-    hgb = "hgb"
-    ridge = "ridge"
+from pipeline.errors import UsageError
 
 
 class Protocol(StrEnum):
@@ -24,6 +19,7 @@ class Protocol(StrEnum):
     time = "time"
     provider = "provider"
     site = "site"
+    few_shot = "few-shot"
 
 
 class DuplicateRule(StrEnum):
@@ -46,6 +42,13 @@ DEFAULT_BATCH_SIZE = 2_000  # records per batch: files, or JSON Lines lines, per
 DEFAULT_LEVEL = 0.9  # coverage of prediction intervals
 DEFAULT_TOP = 3  # signals an explanation lists
 
-KINDS: tuple[str, ...] = tuple(Kind)
 PROTOCOLS: tuple[str, ...] = tuple(Protocol)
-DEFAULT_KIND = Kind.hgb
+DEFAULT_SHOTS: tuple[int, ...] = (0, 10, 20, 40)  # a new site's scored records: few-shot curve
+DEFAULT_MIN_RECORDS = 30  # fewer scored records: no honest holdout, no calibration
+
+
+def check_site(name: str) -> str:
+    """A site name given on the command line (``--site``): a plain name, not a path."""
+    if not name.strip() or name in (".", "..") or "/" in name or "\\" in name or "\0" in name:
+        raise UsageError(f"--site {name!r} is not a site name (a plain name, not a path)")
+    return name

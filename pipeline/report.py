@@ -16,15 +16,14 @@ import numpy as np
 import pandas as pd
 
 from pipeline import plots
-from pipeline.model import (
-    EvaluationResult,
-    summary_table,
-    training_rows,
-)
+from pipeline.features.observations import record_observations
+from pipeline.model import scoring_model, train
+from pipeline.model.estimator import training_rows
+from pipeline.model.evaluation import BASELINES, EvaluationResult, summary_table
 from pipeline.model.importance import holdout_importance
+from pipeline.predict.explain import explain_dataset, summarise, typical_record
 
 SUMMARY_NAME = "summary.md"
-BASELINES: tuple[str, ...] = ("global_mean", "provider_mean", "prior_rule")
 ERROR_COLUMNS: tuple[str, ...] = (
     "title",
     "provider_name",
@@ -76,19 +75,19 @@ def markdown_table(table: pd.DataFrame, digits: int = 3) -> str:
 def metrics_markdown(results: Mapping[str, EvaluationResult]) -> str:
     """The metrics of every protocol with the baselines, as one Markdown table."""
     table = summary_table(results)
-    table = table[["protocol", "estimator", "mae", "rmse", "r2", "spearman", "n"]].copy()
+    columns = ["protocol", "estimator", "mae", "rmse", "r2", "spearman", "n"]
+    columns += [c for c in ("coverage", "median_width") if c in table]
+    table = table[columns].copy()
     table["n"] = table["n"].astype(int)
     return markdown_table(table)
 
 
 def _reading(results: Mapping[str, EvaluationResult]) -> list[str]:
-    """One sentence per protocol: the model against the better baseline."""
+    """One sentence per protocol: the model against the best baseline."""
     lines = []
     for name, result in results.items():
         model = result.metrics["model"]["mae"]
-        baselines = {
-            k: result.metrics[k]["mae"] for k in BASELINES if k in result.metrics
-        }  # prior_rule (the model's anchor alone) too: across sites it beats the model
+        baselines = {k: result.metrics[k]["mae"] for k in BASELINES if k in result.metrics}
         best = min(baselines, key=lambda k: baselines[k])
         change = model / baselines[best] - 1 if baselines[best] else float("nan")
         verdict = (
@@ -102,94 +101,137 @@ def _reading(results: Mapping[str, EvaluationResult]) -> list[str]:
     return lines
 
 
+def dataset_attributions(frame: pd.DataFrame) -> pd.DataFrame:
+    """Field attributions over the records: a model fitted on them explains up to 300 of each
+    site against a typical training record (what `score predict --explain` gives per row)."""
+    rows = training_rows(frame).reset_index(drop=True)
+    model = train(rows)
+    reference = typical_record(rows, record_observations(rows), model.predict(rows))
+    explanation, sites = explain_dataset(scoring_model(model), rows, reference)
+    return summarise(explanation.contributions, sites)
+
+
 def write_report(
     results: dict[str, EvaluationResult], frame: pd.DataFrame, directory: Path
 ) -> Path:
     """Write charts and ``summary.md`` for ``results`` into ``directory``; return the summary.
 
-    Files: ``metrics.png`` (MAE per protocol, model vs baselines), ``predicted_vs_actual.png``,
-    ``error_by_provider_<protocol>.png`` per protocol, ``feature_importance.png`` (measured on
-    the time holdout), and ``summary.md`` linking them with the metrics table.
+    Files: ``metrics.png`` (MAE per protocol, model vs baselines), ``coverage.png`` (interval
+    coverage per novelty class), ``few_shot.png`` (with the few-shot protocol),
+    ``predicted_vs_actual.png``, ``error_by_provider_<protocol>.png``, ``attributions.png``
+    (what each record field moves), ``permutation_importance.png`` (for developers), and
+    ``summary.md`` linking them with the tables.
     """
     if not results:
         raise ValueError("no evaluation results to report")
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     first = next(iter(results.values()))
-    written: dict[str, str] = {}
 
-    def keep(name: str, figure: object) -> None:
+    def keep(name: str, figure: object) -> str:
         plots.save(figure, directory / name)  # type: ignore[arg-type]
-        written[name] = name
-
-    keep("metrics.png", plots.metrics_by_protocol(summary_table(results)))
-    keep(
-        "predicted_vs_actual.png",
-        plots.predicted_vs_actual({k: r.predictions for k, r in results.items()}),
-    )
-    for name, result in results.items():
-        keep(
-            f"error_by_provider_{name}.png",
-            plots.error_by_provider(result.predictions, title=f"Error by provider ({name})"),
-        )
-
-    importance = next((r.importances for r in results.values() if r.importances is not None), None)
-    importance_note = ""
-    if importance is None:
-        try:
-            importance = holdout_importance(frame, kind=first.kind, seed=first.seed)
-            importance_note = (
-                f"Fitted on the older 80 %, shuffled on the newest 20 % "
-                f"({importance.attrs['n']:,} records)."
-            )
-        except ValueError as exc:  # too few records for a time split: say so, do not fail
-            importance_note = f"Not measured: {exc}."
-    if importance is not None:
-        keep("feature_importance.png", plots.feature_importance(importance))
+        return name
 
     rows = training_rows(frame)
+    metrics_chart = keep("metrics.png", plots.metrics_by_protocol(summary_table(results)))
     lines = [
         "# Evaluation report",
         "",
-        f"Estimator `{first.kind}`, seed {first.seed}; {len(rows):,} scored records "
-        f"from {rows['site'].nunique()} site(s), "
-        f"{rows['provider_domain'].nunique()} provider domains.",
+        f"Seed {first.seed}; {len(rows):,} scored records from {rows['site'].nunique()} "
+        f"site(s), {rows['provider_domain'].nunique()} provider domains; intervals at "
+        f"{first.level:g}.",
         "",
         "## Metrics (out-of-fold, model beside the baselines)",
         "",
-        "MAE and RMSE in quality points (lower is better); R² and Spearman ρ unitless.",
+        "MAE and RMSE in quality points (lower is better); R² and Spearman ρ unitless. "
+        "`shared_rule` is what the sites share alone: the rule's prices and the providers' "
+        "shared tiers, without any site's own part.",
         "",
         metrics_markdown(results),
         "",
         *_reading(results),
         "",
-        "![MAE per protocol](metrics.png)",
-        "",
-        "## Predicted vs actual",
-        "",
-        "![Predicted vs actual](predicted_vs_actual.png)",
-        "",
-        "## Error by provider",
-        "",
-        *[f"![Error by provider, {name}](error_by_provider_{name}.png)" for name in results],
-        "",
-        "## Feature importance",
-        "",
-        importance_note,
+        f"![MAE per protocol]({metrics_chart})",
         "",
     ]
-    if importance is not None:
-        lines += ["![Feature importance](feature_importance.png)", ""]
-        lines += [markdown_table(importance[["group", "columns", "mae_increase", "std"]]), ""]
+    for name in ("site", "few-shot"):
+        if name in results:
+            lines += [
+                f"## {name}, per fold",
+                "",
+                markdown_table(results[name].fold_table().reset_index()),
+                "",
+            ]
+    if "few-shot" in results:
+        chart = keep("few_shot.png", plots.few_shot_curve(results["few-shot"].fold_table()))
+        lines += [f"![Few-shot curve]({chart})", ""]
+    classes = {name: r.class_table() for name, r in results.items() if len(r.class_table())}
+    if classes:
+        lines += ["## Intervals per novelty class", ""]
+        for name, table in classes.items():
+            lines += [f"{name}:", "", markdown_table(table.reset_index()), ""]
+        chart = keep("coverage.png", plots.coverage_by_class(classes, first.level))
+        lines += [f"![Coverage per novelty class]({chart})", ""]
+    predicted = keep(
+        "predicted_vs_actual.png",
+        plots.predicted_vs_actual({k: r.predictions for k, r in results.items()}),
+    )
+    lines += ["## Predicted vs actual", "", f"![Predicted vs actual]({predicted})", ""]
+    lines += ["## Error by provider", ""]
+    for name, result in results.items():
+        chart = keep(
+            f"error_by_provider_{name}.png",
+            plots.error_by_provider(result.predictions, title=f"Error by provider ({name})"),
+        )
+        lines += [f"![Error by provider, {name}]({chart})", ""]
+    lines += _attribution_section(frame, keep)
+    lines += _importance_section(frame, first.seed, keep)
     name, result = next(iter(results.items()))
     errors = largest_errors(result.predictions, frame, n=10)
     shown = errors[[c for c in ("y", "pred", "error", "provider", "fold", "title") if c in errors]]
-    shown = (
-        shown.assign(title=shown["title"].astype(str).str.slice(0, 80))
-        if "title" in shown
-        else shown
-    )
+    if "title" in shown:
+        shown = shown.assign(title=shown["title"].astype(str).str.slice(0, 80))
     lines += [f"## Largest errors ({name})", "", markdown_table(shown, digits=1), ""]
     summary = directory / SUMMARY_NAME
     summary.write_text("\n".join(lines), encoding="utf-8")
     return summary
+
+
+def _attribution_section(frame: pd.DataFrame, keep: object) -> list[str]:
+    lines = ["## What moves the predictions", ""]
+    try:
+        table = dataset_attributions(frame)
+    except ValueError as exc:  # too few records to fit
+        return [*lines, f"Not measured: {exc}.", ""]
+    chart = keep("attributions.png", plots.field_attributions(table))  # type: ignore[operator]
+    return [
+        *lines,
+        "Mean absolute points each record field adds against a typical training record (the "
+        "same contributions as `score predict --explain`), and their signed mean per site.",
+        "",
+        markdown_table(table.reset_index().rename(columns={"index": "field"}), digits=2),
+        "",
+        f"![Field attributions]({chart})",
+        "",
+    ]
+
+
+def _importance_section(frame: pd.DataFrame, seed: int, keep: object) -> list[str]:
+    """For developers: how much accuracy shuffling each field's columns costs."""
+    lines = ["## For developers: permutation importance", ""]
+    try:
+        importance = holdout_importance(frame, seed=seed)
+    except ValueError as exc:  # too few records for a time split: say so, do not fail
+        return [*lines, f"Not measured: {exc}.", ""]
+    chart = keep("permutation_importance.png", plots.feature_importance(importance))  # type: ignore[operator]
+    return [
+        *lines,
+        "Fitted on the older 80 %, shuffled on the newest 20 % of each site "
+        f"({importance.attrs['n']:,} records): the MAE increase when a field's columns are "
+        "shuffled.",
+        "",
+        f"![Permutation importance]({chart})",
+        "",
+        markdown_table(importance[["group", "columns", "mae_increase", "std"]]),
+        "",
+    ]

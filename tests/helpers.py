@@ -248,74 +248,85 @@ def assert_one_error(errors: list[LoadError], source: str | Path, *fragments: st
 # an AMP link, a long-title cost, -15 when the title names none of the topics, a video tier),
 # so a model trained on them reacts to every field a scoring bug could drop.
 
-RULE_TIERS: dict[str, int] = {"alpha.com": 0, "beta.org": 40, "gamma.net": 90, "delta.io": 0}
+RULE_TIERS: dict[str, int] = {
+    "alpha.com": 0,
+    "beta.org": 40,
+    "gamma.net": 90,
+    "delta.io": 0,
+    "youtube.com": 50,
+}
 RULE_TOPICS: tuple[str, ...] = ("Patch", "Season", "Beta", "Builds")
 
 
 def rule_quality(
-    tier: int, *, image: bool, amp: bool, title: str, topics: list[str], video: bool
+    level: int, tier: int, *, image: bool, amp: bool, title: str, topics: list[str]
 ) -> int:
-    """The diablo4 rule (README "The model"), with a video tier."""
+    """The diablo4 rule (README "The model") at a site's ``level`` (diablo4's is 67)."""
     named = sum(topic.lower() in title.lower() for topic in topics)
-    long_title = max(len(title) - 70, 0) // 2
-    return (
-        67
-        + tier
-        + 20 * image
-        + 20 * amp
-        - long_title
-        - 15 * (named == 0)
-        + 17 * max(named - 1, 0)
-        + 50 * video
-    )
+    long_title = max(len(title) - 70, 0) // 2 if len(title) > 71 else 0
+    no_topic = 15 * (named == 0) if topics else 0
+    extra = 17 * max(named - 1, 0)
+    return level + tier + 20 * image + 20 * amp - long_title - no_topic + extra
 
 
-def rule_record(i: int, seed: int = 0, *, quality: bool = True) -> dict[str, Any]:
-    """API-style record ``i`` (camelCase, like the feed pages): every field the rule reads."""
+def rule_record(
+    i: int,
+    seed: int = 0,
+    *,
+    quality: bool = True,
+    level: int = 67,
+    tiers: dict[str, int] | None = None,
+    related: bool | None = None,
+) -> dict[str, Any]:
+    """API-style record ``i`` (camelCase, like the feed pages) of a site at ``level`` whose
+    providers sit at ``tiers``: every field the rule reads, and (every third record, or as
+    ``related`` says) scored related entries of the same site, priced by the same rule."""
+    tiers = tiers or RULE_TIERS
     rng = random.Random(seed * 100_003 + i)
-    domain = sorted(RULE_TIERS)[i % len(RULE_TIERS)]
-    image, amp, video = rng.random() < 0.6, rng.random() < 0.4, rng.random() < 0.15
+    domains = sorted(tiers)
+    domain = domains[i % len(domains)]
     topics = rng.sample(RULE_TOPICS, rng.choice([1, 1, 2]))
-    named = rng.sample(topics, rng.choice([0, 1, len(topics)]))
-    title = f"Story {i}: " + " and ".join(named or ["something else"])
-    if rng.random() < 0.25:
-        title += ", with everything else you might want to know about it in detail"
-    record: dict[str, Any] = {
-        "title": title,
-        "excerpt": f"An excerpt of story {i}, with a few words.",
-        "publishedDateTime": f"2022-{1 + i % 12:02d}-{1 + i % 28:02d}T{i % 24:02d}:00:00Z",
-        "originalUrl": f"https://{domain}/story-{i}",
-        "type": "video" if video else "article",
-        "provider": {"name": domain.split(".")[0].title(), "domain": domain},
-        "topics": topics,
-    }
-    if image:
-        record["images"] = [{"url": f"https://{domain}/{i}.jpg", "width": 800, "height": 450}]
-    if amp:
-        record["ampWebUrl"] = f"https://{domain}/amp/story-{i}"
-    if i % 3 == 0:  # scored related entries, as most real records carry
-        other = sorted(RULE_TIERS)[(i + 1) % len(RULE_TIERS)]
-        record["related"] = [
-            {
-                "title": f"Related {i}-{k}: Patch",
-                "webUrl": f"https://{other}/related-{i}-{k}",
-                "provider": {"name": other.split(".")[0].title(), "domain": other},
-                "quality": 67 + RULE_TIERS[other] + 20 * (k == 0),
-                "images": [{"url": f"https://{other}/r{i}.jpg"}] if k == 0 else [],
-            }
-            for k in range(2)
-        ]
+
+    def article(n: str, where: str) -> tuple[dict[str, Any], int]:
+        image, amp = rng.random() < 0.6, rng.random() < 0.4
+        named = rng.sample(topics, rng.choice([0, 1, len(topics)]))
+        title = f"Story {n}: " + " and ".join(named or ["something else"])
+        if rng.random() < 0.25:
+            title += ", with everything else you might want to know about it in detail"
+        entry: dict[str, Any] = {
+            "title": title,
+            "originalUrl": f"https://{where}/story-{n}",
+            "type": "video" if where == "youtube.com" else "article",
+            "provider": {"name": where.split(".")[0].title(), "domain": where},
+        }
+        if image:
+            entry["images"] = [{"url": f"https://{where}/{n}.jpg", "width": 800, "height": 450}]
+        if amp:
+            entry["ampWebUrl"] = f"https://{where}/amp/story-{n}"
+        score = rule_quality(level, tiers[where], image=image, amp=amp, title=title, topics=topics)
+        return entry, score
+
+    record, score = article(f"{seed}-{i}", domain)
+    record.update(
+        excerpt=f"An excerpt of story {i}, with a few words.",
+        publishedDateTime=f"2022-{1 + i % 12:02d}-{1 + i % 28:02d}T{i % 24:02d}:00:00Z",
+        topics=topics,
+    )
+    if related if related is not None else i % 3 == 0:
+        listed = []
+        for k in range(3):
+            entry, entry_score = article(f"{seed}-{i}-r{k}", domains[(i + 1 + k) % len(domains)])
+            listed.append({**entry, "quality": entry_score})
+        record["related"] = listed
     if quality:
-        record["quality"] = rule_quality(
-            RULE_TIERS[domain], image=image, amp=amp, title=title, topics=topics, video=video
-        )
+        record["quality"] = score
     return record
 
 
-def write_rule_jsonl(path: Path, n: int, *, start: int = 0, seed: int = 0) -> Path:
-    """``n`` rule records as one JSON Lines file."""
+def write_rule_jsonl(path: Path, n: int, *, start: int = 0, seed: int = 0, **site: Any) -> Path:
+    """``n`` rule records as one JSON Lines file (``site``: rule_record's level, tiers...)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    lines = (json.dumps(rule_record(i, seed)) + "\n" for i in range(start, start + n))
+    lines = (json.dumps(rule_record(i, seed, **site)) + "\n" for i in range(start, start + n))
     path.write_text("".join(lines), encoding="utf-8")
     return path
 
@@ -429,17 +440,18 @@ def api_object(i: int, *, quality: bool = True) -> dict:
     return record_meta(i, quality=quality)
 
 
-def train_tiny_model(folder: Path, path: Path, *, kind: str = "hgb") -> Path:
-    """A real pipeline.model pipeline, trained in about a second on records the test wrote."""
+def train_tiny_model(folder: Path, path: Path, *, calibrated: bool = True) -> Path:
+    """A real pipeline.model pipeline, trained (and calibrated) in about a second on records
+    the test wrote; its artifact holds no explanation reference (the input's is used)."""
     from pipeline.artifact import save_artifact
     from pipeline.load import load_records
     from pipeline.model import make_model, training_rows
+    from pipeline.model.calibration import calibrate
 
     write_corpus(folder, 60)
     frame = training_rows(load_records([str(folder)]).frame)
-    model = make_model(kind, seed=0)
-    if kind == "hgb":
-        model.set_params(regressor__estimator__max_iter=40)
-    model.fit(frame, frame["quality"].astype(float).to_numpy())
-    metadata = {"intervals": {"0.8": 6.0, "0.9": 7.5}}
-    return save_artifact(model, path, metadata=metadata)
+    y = frame["quality"].astype(float).to_numpy()
+    model = make_model().fit(frame, y)
+    if calibrated:
+        model[-1].calibration_ = calibrate(model[-1], model[:-1].transform(frame), y)
+    return save_artifact(model, path, metadata={})

@@ -68,7 +68,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("trained")
     frame = load_records([str(p) for p in write_records(root / "train", 40)]).frame
     frame = frame.loc[frame["quality"].notna()].reset_index(drop=True)
-    return train_and_save(frame, root / "model.joblib", importance=False).path
+    return train_and_save(frame, root / "model.joblib", importance=False, min_records=10).path
 
 
 def resign(path: Path) -> None:

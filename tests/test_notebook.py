@@ -23,10 +23,12 @@ CHARTS = {
     "quality_by_structure",
     "provider_coverage",
     "metrics_by_protocol",
+    "coverage_by_class",
     "predicted_vs_actual",
     "error_by_provider",
+    "field_attributions",
     "feature_importance",
-}
+}  # few_shot_curve needs two sites: the one-site folder skips it
 
 
 def read_notebook() -> nbformat.NotebookNode:
@@ -63,32 +65,30 @@ def test_first_cell_sets_the_records_folder() -> None:
     assert first.cell_type == "code" and "EXPLORE_RECORDS" in first.source
 
 
-def test_notebook_runs_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    nbclient = pytest.importorskip("nbclient")
+def test_notebook_runs_end_to_end_into_a_folder_of_its_own(tmp_path: Path) -> None:
+    """`notebooks/execute.py OUT`: an executed copy and its HTML in OUT, every chart saved and
+    shown once, tables and findings kept; the committed notebook untouched."""
+    pytest.importorskip("nbclient")
+    pytest.importorskip("nbconvert")
+    sys.path.insert(0, str(NOTEBOOKS))
+    try:
+        from execute import execute
+    finally:
+        sys.path.remove(str(NOTEBOOKS))
+    committed = NOTEBOOK.read_bytes()
     records = write_scored_folder(tmp_path / "records", n=48)
-    figures = tmp_path / "figures"
-    monkeypatch.setenv("EXPLORE_RECORDS", str(records))
-    monkeypatch.setenv("EXPLORE_FAST", "1")
-    monkeypatch.setenv("EXPLORE_FIGURES", str(figures))
-    notebook = read_notebook()
-    # which interpreter ran the kernel: it must be this one (the venv), not a system python
-    notebook.cells.append(nbformat.v4.new_code_cell("import sys; print(sys.prefix)"))
-
-    client = nbclient.NotebookClient(
-        notebook,
-        kernel_name="python3",
-        timeout=120,
-        resources={"metadata": {"path": str(NOTEBOOKS)}},
-    )
-    client.execute()  # raises CellExecutionError on the first failing cell
-
-    errors = [o for c in notebook.cells for o in c.get("outputs", []) if o.output_type == "error"]
-    assert not errors
-    assert notebook.cells[-1].outputs[0]["text"].strip() == sys.prefix
-    assert {p.stem for p in figures.glob("*.png")} == CHARTS
-    text = "".join(o.get("text", "") for c in notebook.cells for o in c.get("outputs", []))
+    out = tmp_path / "run"
+    executed, page = execute(out, str(records), fast=True)
+    assert NOTEBOOK.read_bytes() == committed
+    notebook = nbformat.read(executed, as_version=4)
+    outputs = [o for c in notebook.cells for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o.output_type == "error"]
+    text = "".join(o.get("text", "") for o in outputs)
+    assert f"python: {sys.prefix}" in text  # the kernel is this interpreter (the venv)
     assert "skip site: needs at least two sites" in text
-    images = sum(
-        "image/png" in o.get("data", {}) for c in notebook.cells for o in c.get("outputs", [])
-    )
-    assert images == len(CHARTS)  # each chart shown once inline
+    assert "skip few-shot: needs at least two sites" in text
+    assert {p.stem for p in (out / "figures").glob("*.png")} == CHARTS
+    assert sum("image/png" in o.get("data", {}) for o in outputs) == len(CHARTS)
+    assert any("text/html" in o.get("data", {}) for o in outputs)  # tables, not only charts
+    html = page.read_text(encoding="utf-8")
+    assert "mean_abs_points" in html and html.count("<img") >= len(CHARTS)

@@ -107,6 +107,29 @@ def test_model_charts_are_titled_and_labelled(frame: pd.DataFrame, results: dict
     assert ticks[0].startswith("random") and "test)" in ticks[0]
 
 
+def test_site_charts_are_titled_and_labelled(frame: pd.DataFrame) -> None:
+    folds = pd.DataFrame(
+        {"model_mae": [12.0, 6.5], "provider_mean_mae": [29.4, 25.3], "n": [191, 151]},
+        index=["power-apps:k=0", "power-apps:k=40"],
+    )
+    classes = {"site": pd.DataFrame({"n": [191, 1481], "coverage": [1.0, 0.98],
+                                     "median_width": [240.0, 1.0]},
+                                    index=["new_site", "new_site_related"])}  # fmt: skip
+    summary = pd.DataFrame(
+        {"mean_abs_points": [20.0, 9.0], "site-a": [5.0, -3.0], "site-b": [-2.0, 1.0]},
+        index=["provider_domain", "images"],
+    )
+    figures = [
+        plots.few_shot_curve(folds),
+        plots.coverage_by_class(classes, 0.9),
+        plots.field_attributions(summary),
+    ]
+    for figure in figures:
+        assert_readable(figure)
+    labels = [t.get_text() for t in figures[1].axes[0].get_yticklabels()]
+    assert labels == ["site\nnew_site (n=191)", "site\nnew_site_related (n=1,481)"]
+
+
 @pytest.mark.parametrize(
     "draw",
     [
@@ -117,6 +140,9 @@ def test_model_charts_are_titled_and_labelled(frame: pd.DataFrame, results: dict
         lambda: plots.predicted_vs_actual({}),
         lambda: plots.feature_importance(pd.DataFrame(columns=["group", "mae_increase"])),
         lambda: plots.metrics_by_protocol(pd.DataFrame(columns=["protocol", "estimator"])),
+        lambda: plots.few_shot_curve(pd.DataFrame()),
+        lambda: plots.coverage_by_class({}, 0.9),
+        lambda: plots.field_attributions(pd.DataFrame()),
     ],
 )
 def test_empty_input_gives_a_titled_figure_not_a_crash(draw: Callable[[], Figure]) -> None:

@@ -33,6 +33,17 @@ def results(frame: pd.DataFrame) -> dict[str, EvaluationResult]:
     return {p: evaluate(frame, p, n_splits=2) for p in ("random", "time")}
 
 
+def test_a_site_and_few_shot_report_draws_the_curve_and_the_folds(tmp_path: Path) -> None:
+    records = write_scored_folder(tmp_path / "two", n=120, sites=("site-a", "site-b"))
+    frame = load_records(str(records)).frame
+    results = {p: evaluate(frame, p, shots=(0, 10)) for p in ("site", "few-shot")}
+    summary = write_report(results, frame, tmp_path / "out")
+    text = summary.read_text()
+    assert (tmp_path / "out" / "few_shot.png").read_bytes()[:8] == PNG
+    assert "## site, per fold" in text and "| site-a |" in text
+    assert "## few-shot, per fold" in text and "site-b:k=10" in text
+
+
 def test_write_report_writes_charts_and_summary(
     results: dict[str, EvaluationResult], frame: pd.DataFrame, tmp_path: Path
 ) -> None:
@@ -42,22 +53,26 @@ def test_write_report_writes_charts_and_summary(
     assert summary == directory / SUMMARY_NAME
     expected = {
         "metrics.png",
+        "coverage.png",
         "predicted_vs_actual.png",
         "error_by_provider_random.png",
         "error_by_provider_time.png",
-        "feature_importance.png",
+        "attributions.png",
+        "permutation_importance.png",
         SUMMARY_NAME,
     }
     assert {p.name for p in directory.iterdir()} == expected
     for png in directory.glob("*.png"):
         assert png.read_bytes()[:8] == PNG
     text = summary.read_text()
-    for estimator in ("model", "global_mean", "provider_mean"):
+    for estimator in ("model", "global_mean", "provider_mean", "shared_rule"):
         assert re.search(rf"\| random \| {estimator} \| \d", text), estimator
     # every image the summary links exists
     links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
     assert links and all((directory / link).is_file() for link in links)
     assert "Largest errors" in text
+    assert "| images |" in text or "| amp_url |" in text  # attributions name the fields
+    assert "For developers: permutation importance" in text
 
 
 def test_report_without_a_time_split_notes_it_instead_of_failing(tmp_path: Path) -> None:
@@ -66,7 +81,7 @@ def test_report_without_a_time_split_notes_it_instead_of_failing(tmp_path: Path)
     fake = evaluate(load_records(str(write_scored_folder(tmp_path / "b", n=20))).frame, "time")
     summary = write_report({"time": fake}, frame, tmp_path / "out")
     assert "Not measured" in summary.read_text()
-    assert not (tmp_path / "out" / "feature_importance.png").exists()
+    assert not (tmp_path / "out" / "permutation_importance.png").exists()
 
 
 def test_largest_errors_joins_the_records(

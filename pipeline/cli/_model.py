@@ -9,16 +9,24 @@ from typing import Annotated
 import pandas as pd
 import typer
 
-from pipeline.choices import DEFAULT_KIND, PROTOCOLS, Kind
+from pipeline.choices import (
+    DEFAULT_LEVEL,
+    DEFAULT_MIN_RECORDS,
+    DEFAULT_SHOTS,
+    PROTOCOLS,
+    check_site,
+)
 from pipeline.cli._app import app
 from pipeline.cli._common import (
     DEFAULT_MODEL,
+    EXIT_BAD_INPUT,
     ModelOption,
     default_training_paths,
     exit_codes,
     print_error,
     say,
 )
+from pipeline.errors import UsageError
 
 ProtocolChoice = StrEnum("ProtocolChoice", {name: name for name in (*PROTOCOLS, "all")})
 
@@ -30,17 +38,26 @@ TrainPaths = Annotated[
         show_default=False,
     ),
 ]
-KindOption = Annotated[Kind, typer.Option(help="Estimator.")]
-SeedOption = Annotated[int, typer.Option(help="Random seed: same data + seed = same model.")]
+SeedOption = Annotated[
+    int, typer.Option(help="Random seed of the evaluation folds: same data + seed = same numbers.")
+]
+SiteOption = Annotated[
+    str | None,
+    typer.Option(
+        "--site",
+        help="The site of every record read (for inputs whose folder does not name it: a feed "
+        "dump, standard input).",
+    ),
+]
 
 
 def _format_table(table: pd.DataFrame) -> str:
     shown = table.copy()
-    for column in ("mae", "rmse", "r2", "spearman"):
-        if column in shown:
+    for column in shown.columns:
+        if column in ("n", "n_train"):
+            shown[column] = shown[column].astype(int)
+        elif pd.api.types.is_float_dtype(shown[column]):
             shown[column] = shown[column].map(lambda v: f"{v:.3f}")
-    if "n" in shown:
-        shown["n"] = shown["n"].astype(int)
     return shown.to_string()
 
 
@@ -48,13 +65,25 @@ def _format_table(table: pd.DataFrame) -> str:
 def train_command(
     paths: TrainPaths = None,
     model: ModelOption = DEFAULT_MODEL,
-    kind: KindOption = DEFAULT_KIND,
+    site: SiteOption = None,
+    base: Annotated[
+        Path | None,
+        typer.Option(
+            "--base",
+            help="Start from this model and re-estimate only the sites of PATHS (a new site's "
+            "few scored records: seconds, not a full retrain).",
+        ),
+    ] = None,
+    min_records: Annotated[
+        int, typer.Option("--min-records", help="Refuse to train on fewer scored records.")
+    ] = DEFAULT_MIN_RECORDS,
     seed: SeedOption = 0,
 ) -> None:
     """Learn quality from every record with a numeric `quality`; save the model artifact.
 
     Prints the model's error on the newest 20 % of records (trained on the older 80 %) beside
-    the global-mean and provider-mean baselines, then fits on everything and saves.
+    the baselines, then fits on everything, calibrates its intervals and saves. Exit status 1
+    when some inputs were bad (the model is still saved), 2 when too few records are scored.
     """
     from pipeline.model.training import train_paths  # scikit-learn: loaded when needed
 
@@ -62,14 +91,23 @@ def train_command(
         report = train_paths(
             paths or default_training_paths(),
             model,
-            kind=kind,
             seed=seed,
+            site=check_site(site) if site is not None else None,
+            base=base,
+            min_records=min_records,
             on_error=print_error,
             say=say,
         )
-    typer.echo("holdout (train on older 80 %, test on newest 20 %):")
-    typer.echo(_format_table(report.holdout))
-    typer.echo(f"saved {report.path} ({report.metadata['n_train']} training records)")
+    if not report.holdout.empty:
+        typer.echo("holdout (train on older 80 %, test on the newest 20 % of each site):")
+        typer.echo(_format_table(report.holdout))
+    sites = ", ".join(f"{name} ({count})" for name, count in report.metadata["sites"].items())
+    typer.echo(
+        f"saved {report.path} ({report.metadata['n_train']} training records; sites: {sites})"
+    )
+    if report.errors:
+        say(f"note: {len(report.errors)} bad inputs were skipped; the model learned from the rest")
+        raise typer.Exit(EXIT_BAD_INPUT)
 
 
 @app.command("evaluate")
@@ -80,11 +118,18 @@ def evaluate_command(
         typer.Option(
             "--protocol",
             "-p",
-            help="random (5-fold CV), time (older 80 % -> newest 20 %), provider (unseen "
-            "providers), site (leave one folder out), or all. Repeatable.",
+            help="random (5-fold CV), time (each site's older 80 % -> its newest 20 %), "
+            "provider (unseen providers), site (leave each site out), few-shot (a site's k "
+            "oldest records), or all. Repeatable.",
         ),
     ] = [ProtocolChoice.random],  # noqa: B006 - typer needs a literal default
-    kind: KindOption = DEFAULT_KIND,
+    site: SiteOption = None,
+    shots: Annotated[
+        str, typer.Option("--shots", help="few-shot: the numbers of a site's records to train on.")
+    ] = ",".join(map(str, DEFAULT_SHOTS)),
+    level: Annotated[
+        float, typer.Option("--level", help="Coverage level of the intervals evaluated.")
+    ] = DEFAULT_LEVEL,
     seed: SeedOption = 0,
     json_file: Annotated[
         Path | None, typer.Option("--json", help="Write metrics as JSON to this file.")
@@ -110,15 +155,41 @@ def evaluate_command(
         results = evaluate_paths(
             paths or default_training_paths(),
             chosen,
-            kind=kind,
             seed=seed,
             strict_related=strict_related,
+            level=_level(level),
+            shots=_shots(shots),
+            site=check_site(site) if site is not None else None,
             json_out=json_file,
             report_dir=report,
             on_error=print_error,
             say=say,
         )
     typer.echo(_format_table(summary_table(results).set_index(["protocol", "estimator"])))
+    for name, result in results.items():
+        if name in ("site", "few-shot"):
+            typer.echo(f"\n{name}, per fold:")
+            typer.echo(_format_table(result.fold_table()))
+        classes = result.class_table()
+        if len(classes):
+            typer.echo(f"\n{name}, per novelty class ({result.level:g} intervals):")
+            typer.echo(_format_table(classes))
+
+
+def _shots(text: str) -> tuple[int, ...]:
+    try:
+        shots = tuple(sorted({int(part) for part in text.split(",") if part.strip()}))
+    except ValueError:
+        raise UsageError(f"--shots {text!r}: give whole numbers separated by commas") from None
+    if not shots or min(shots) < 0:
+        raise UsageError(f"--shots {text!r}: give whole numbers of 0 or more")
+    return shots
+
+
+def _level(level: float) -> float:
+    if not 0 < level < 1:
+        raise UsageError(f"--level must be between 0 and 1, not {level}")
+    return level
 
 
 @app.command("inspect")

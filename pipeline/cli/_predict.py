@@ -108,15 +108,14 @@ def predict_command(
             "(memory vs. speed).",
         ),
     ] = DEFAULT_BATCH_SIZE,
-    parse_ahead: Annotated[
-        bool,
+    site: Annotated[
+        str | None,
         typer.Option(
-            "--parse-ahead/--no-parse-ahead",
-            help="Local engine, --jobs other than 1: parse the first records in a worker while "
-            "the model loads. --no-parse-ahead reads no input until the model is loaded and "
-            "checked.",
+            "--site",
+            help="The site of every record read (for inputs whose folder does not name it: a "
+            "feed dump, standard input).",
         ),
-    ] = True,
+    ] = None,
 ) -> None:
     """Predict `quality` for every record and write one row per record.
 
@@ -139,8 +138,8 @@ def predict_command(
         scheduler=scheduler,
         jobs=jobs,
         batch_size=batch_size,
-        parse_ahead=parse_ahead,
         freeze_heap=_common.process_ends_after_command,
+        site=site,
     )
     with exit_codes():
         summary = run(
@@ -166,8 +165,38 @@ def _report(summary: PredictSummary, out: Path | None, write_back: bool) -> None
     if write_back and stats is not None:
         line += f"; files written back: {stats.written} ({stats.unchanged} unchanged)"
     say(line)
+    _novelty_note(summary)
     if stats is not None and stats.not_writable:
         say(
             f"note: {stats.not_writable} records not written back: not plain Markdown files "
             f"on disk (e.g. {stats.example})"
         )
+
+
+NOVELTY_SHARE = 0.2  # from this share of rows new to the model, the run says so
+
+
+def _novelty_note(summary: PredictSummary) -> None:
+    """One line when many rows are of a site, or a provider, the model never saw."""
+    if not summary.rows:
+        return
+    new_site = summary.novelty.get("new_site", 0)
+    new_provider = summary.novelty.get("new_provider", 0)
+    if (new_site + new_provider) / summary.rows < NOVELTY_SHARE:
+        return
+    parts = []
+    if new_site:
+        how = (
+            f"placed by their related entries ({', '.join(summary.placed_sites)})"
+            if summary.placed_sites
+            else "at the pooled level of all sites"
+        )
+        parts.append(
+            f"{new_site / summary.rows:.0%} of rows are of a site the model never saw, {how}"
+        )
+    if new_provider:
+        parts.append(f"{new_provider / summary.rows:.0%} of a provider it never saw in their site")
+    advice = "; their scores are estimates: see --interval"
+    if summary.unread_stdin:
+        advice += " (standard input is read once: its new sites were not placed)"
+    say("note: " + "; ".join(parts) + advice)

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import functools
 import os
-import pickle
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import Any
 
 from pipeline.errors import LoadError
 from pipeline.limits import DEFAULT_LIMITS, Limits
@@ -36,17 +35,6 @@ def as_path_list(paths: Iterable[str] | str) -> list[str]:
 
 Unit = list[Source] | LinesChunk  # what one task parses: some files, or lines of one JSONL
 Part = tuple[dict[str, Any], list[LoadError]]  # a parsed unit: typed columns and its errors
-
-
-@dataclass(frozen=True)
-class ParsedUnit:
-    """A unit parsed already (ahead, in another worker), pickled: only finishing is left.
-
-    It travels as bytes, so the process that hands it on never unpickles it.
-    """
-
-    data: bytes  # the pickled Part
-    records: int  # files or lines it was parsed from
 
 
 @dataclass(frozen=True)
@@ -106,12 +94,9 @@ def merge_parts(parts: list[Part]) -> Part:
 
 
 def _parse_and_finish(
-    settings: ParseSettings, finish: Callable[[Part], Any] | None, unit: Unit | ParsedUnit
+    settings: ParseSettings, finish: Callable[[Part], Any] | None, unit: Unit
 ) -> Any:
-    if isinstance(unit, ParsedUnit):
-        part: Part = pickle.loads(unit.data)
-    else:
-        part = parse_unit(unit, settings)
+    part = parse_unit(unit, settings)
     return part if finish is None else finish(part)
 
 
@@ -123,7 +108,6 @@ def iter_parts(
     chunk_size: int = CHUNK_SIZE,
     finish: Callable[[Part], Any] | None = None,
     setup: Callable[[], None] | None = None,
-    ahead: ParsedAhead | None = None,
 ) -> Iterator[Any]:
     """Parse the input unit by unit, in input order, here or in forked workers; yield each part.
 
@@ -133,8 +117,7 @@ def iter_parts(
     crosses between processes; ``setup`` runs once in each worker. With ``jobs`` None, workers
     start only once ``PARALLEL_THRESHOLD`` files or lines wait (a small input never pays for
     them; a JSON array or an archive counts as one file until its members are listed).
-    Errors found while walking come out in order too, as parts without rows. With ``ahead``
-    (made from the same ``paths``), the units it parsed go first, to be finished like the rest.
+    Errors found while walking come out in order too, as parts without rows.
     """
     task = functools.partial(_parse_and_finish, settings, finish)
     stream = OrderedStream(
@@ -145,13 +128,7 @@ def iter_parts(
         setup=setup,
     )
     with stream:
-        if ahead is None:
-            units: Iterable[Unit | LoadError] = iter_units(paths, settings.limits, chunk_size)
-        else:
-            for parsed in ahead.take():
-                yield from stream.add(parsed, records=parsed.records, nbytes=len(parsed.data))
-            units = ahead.rest()
-        for unit in units:
+        for unit in iter_units(paths, settings.limits, chunk_size):
             if isinstance(unit, LoadError):
                 part = error_part(unit)
                 yield from stream.add_result(part if finish is None else finish(part))
@@ -159,16 +136,6 @@ def iter_parts(
                 records, nbytes = unit_size(unit)
                 yield from stream.add(unit, records=records, nbytes=nbytes)
         yield from stream.finish()
-
-
-class ParsedAhead(Protocol):
-    """The start of an input parsed already (see :class:`pipeline.load.ahead.ParseAhead`)."""
-
-    def take(self) -> list[ParsedUnit]:
-        """The units parsed ahead, in order (stops the parsing ahead)."""
-
-    def rest(self) -> Iterator[Unit | LoadError]:
-        """The units not parsed ahead, in order."""
 
 
 def iter_units(

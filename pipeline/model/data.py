@@ -10,25 +10,36 @@ from pipeline.errors import LoadError, UnusableDataError
 from pipeline.load import load_records
 
 
+def with_site(frame: pd.DataFrame, site: str | None) -> pd.DataFrame:
+    """``frame`` with every record's site set to ``site`` (when given): for inputs whose
+    folder does not name their site (a feed dump, standard input)."""
+    if site is None:
+        return frame
+    return frame.assign(site=pd.array([site] * len(frame), dtype="string"))
+
+
 def load_scored(
     paths: Sequence[str],
     *,
+    site: str | None = None,
     on_error: Callable[[LoadError], None] | None = None,
     say: Callable[[str], None] | None = None,
 ) -> tuple[pd.DataFrame, list[LoadError]]:
-    """Every record of ``paths`` and the bad inputs beside them; :class:`UnusableDataError`
-    when there is nothing to learn from. ``say`` hears one line on what was read."""
+    """Every record of ``paths`` (their site ``site`` when given) and the bad inputs beside
+    them; :class:`UnusableDataError` when there is nothing to learn from. ``say`` hears one
+    line on what was read, naming the paths."""
     if not paths:
         raise UnusableDataError(
             "no input: give record paths, or run where ./seeds or ../shared/corpus is"
         )
     result = load_records(paths, on_error=on_error)
-    scored = int(result.frame["quality"].notna().sum())
+    frame = with_site(result.frame, site)
+    scored = int(frame["quality"].notna().sum())
     if say is not None:
         say(
-            f"loaded {len(result.frame)} records ({scored} scored) from {len(paths)} path(s); "
-            f"bad inputs skipped: {len(result.errors)}"
+            f"loaded {len(frame)} records ({scored} scored) from {len(paths)} path(s): "
+            f"{', '.join(paths)}; bad inputs skipped: {len(result.errors)}"
         )
     if scored == 0:
         raise UnusableDataError("none of the records has a numeric `quality` to learn from")
-    return result.frame, result.errors
+    return frame, result.errors

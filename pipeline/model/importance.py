@@ -13,8 +13,7 @@ import pandas as pd
 from sklearn.metrics import mean_absolute_error
 from sklearn.pipeline import Pipeline
 
-from pipeline.choices import DEFAULT_KIND
-from pipeline.features.build import input_columns
+from pipeline.features.guard import FIELD_COLUMNS, INPUT_COLUMNS
 from pipeline.model.estimator import make_model, predict, training_rows
 from pipeline.model.splits import splits
 from pipeline.schema import TARGET
@@ -22,18 +21,7 @@ from pipeline.schema import TARGET
 HOLDOUT_PROTOCOL = "time"  # the closest to scoring tomorrow's articles
 
 
-FEATURE_GROUPS: dict[str, tuple[str, ...]] = {
-    "provider": ("provider_name", "provider_domain"),
-    "title": ("title",),
-    "excerpt": ("excerpt",),
-    "topics": ("topics",),
-    "image": ("image_count", "image_width", "image_height"),
-    "amp": ("amp_url", "cdn_amp_url"),
-    "links": ("web_url", "original_url", "url"),
-    "type": ("type", "has_featured_content"),
-    "related": ("related", "related_count"),
-    "time": ("published_at",),
-}
+FEATURE_GROUPS: dict[str, tuple[str, ...]] = FIELD_COLUMNS
 
 
 def feature_importance(
@@ -52,7 +40,7 @@ def feature_importance(
     yy = np.asarray(y if y is not None else rows[TARGET].astype(float), dtype=float)
     base = mean_absolute_error(yy, predict(model, rows))
     rng = np.random.RandomState(seed)
-    used = set(input_columns())
+    used = set(INPUT_COLUMNS)
     out = []
     for group, cols in FEATURE_GROUPS.items():
         cols = tuple(c for c in cols if c in rows.columns and c in used)
@@ -76,10 +64,8 @@ def feature_importance(
     return pd.DataFrame(out).sort_values("mae_increase", ascending=False, ignore_index=True)
 
 
-def holdout_importance(
-    frame: pd.DataFrame, kind: str = DEFAULT_KIND, seed: int = 0, n_repeats: int = 3
-) -> pd.DataFrame:
-    """Permutation importance measured on held-out records (the newest 20 %).
+def holdout_importance(frame: pd.DataFrame, seed: int = 0, n_repeats: int = 3) -> pd.DataFrame:
+    """Permutation importance measured on held-out records (the newest 20 % of each site).
 
     Why not on the training records: a model that memorised its training rows would make
     every column look important there. Fitting on the older 80 % and shuffling columns of the
@@ -93,7 +79,7 @@ def holdout_importance(
     if len(train) == 0 or len(test) == 0:
         raise ValueError("the time split left no training or no test records")
     y = rows[TARGET].astype(float).to_numpy()
-    fitted = make_model(kind, seed).fit(rows.iloc[train], y[train])
+    fitted = make_model().fit(rows.iloc[train], y[train])
     table = feature_importance(fitted, rows.iloc[test], y[test], n_repeats=n_repeats, seed=seed)
     table.attrs["n"] = len(test)
     return table

@@ -14,7 +14,7 @@ from sklearn.model_selection import GroupKFold, KFold
 
 from pipeline.choices import PROTOCOLS
 from pipeline.features.cells import entries
-from pipeline.features.prior import entry_url_key
+from pipeline.features.observations import entry_url_key
 from pipeline.features.providers import provider_keys
 from pipeline.identity import url_key
 
@@ -44,6 +44,30 @@ def _grouped_kfold(
         yield np.flatnonzero(~test_mask), np.flatnonzero(test_mask)
 
 
+def oldest_first(rows: pd.DataFrame, positions: np.ndarray) -> np.ndarray:
+    """``positions`` ordered by publication time, oldest first (ties in input order)."""
+    t = pd.to_datetime(rows["published_at"].iloc[positions], utc=True)
+    return positions[np.argsort(t.to_numpy(dtype="datetime64[ns]"), kind="stable")]
+
+
+def few_shot_splits(
+    rows: pd.DataFrame, shots: tuple[int, ...] = (0, 10, 20, 40)
+) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """Per site and ``k`` of ``shots``: train on the other sites and the site's ``k`` oldest
+    scored records, test on its newer ones (skipped when ``k`` leaves fewer than 10)."""
+    sites = rows["site"].astype(object).to_numpy()
+    out = []
+    for site in sorted(set(sites)):
+        mine = oldest_first(rows, np.flatnonzero(sites == site))
+        others = np.flatnonzero(sites != site)
+        for k in shots:
+            if len(mine) - k < 10 or (k == 0 and not len(others)):
+                continue
+            train = np.sort(np.concatenate([others, mine[:k]]))
+            out.append((f"{site}:k={k}", train, np.sort(mine[k:])))
+    return out
+
+
 def splits(
     rows: pd.DataFrame, protocol: str, seed: int = 0, n_splits: int = 5
 ) -> list[tuple[str, np.ndarray, np.ndarray]]:
@@ -54,11 +78,14 @@ def splits(
             (f"fold{i}", tr, te)
             for i, (tr, te) in enumerate(_grouped_kfold(groups, n_splits, seed))
         ]
-    if protocol == "time":
-        t = pd.to_datetime(rows["published_at"], utc=True)
-        order = np.argsort(t.to_numpy(dtype="datetime64[ns]"), kind="stable")
-        cut = round(0.8 * len(rows))
-        tr, te = np.sort(order[:cut]), np.sort(order[cut:])
+    if protocol == "time":  # each site's newest 20 %: the sites' years differ
+        sites = rows["site"].astype(object).to_numpy()
+        newest = []
+        for site in sorted(set(sites), key=str):
+            mine = oldest_first(rows, np.flatnonzero(sites == site))
+            newest.append(mine[round(0.8 * len(mine)) :])
+        te = np.sort(np.concatenate(newest))
+        tr = np.setdiff1d(np.arange(len(rows)), te)
         # keep URL groups intact: a test article's twin must not sit in training
         groups = _split_groups(rows)
         tr = tr[~np.isin(groups[tr], groups[te])]
@@ -82,8 +109,12 @@ def splits(
             te = np.flatnonzero(sites == s)
             tr = np.flatnonzero(sites != s)
             if len(tr) and len(te):
-                out.append((f"test={s}", tr, te))
+                out.append((s, tr, te))
+        if not out:
+            raise ValueError("needs records of at least two sites")
         return out
+    if protocol == "few-shot":
+        return few_shot_splits(rows)
     raise ValueError(f"protocol must be one of {PROTOCOLS}, not {protocol!r}")
 
 

@@ -16,7 +16,7 @@ from pipeline.choices import DEFAULT_BATCH_SIZE
 from pipeline.errors import LoadError, ScoringError, one_line
 from pipeline.limits import DEFAULT_LIMITS
 from pipeline.load.columns import columns_to_frame
-from pipeline.load.units import ParsedAhead, Part, Unit, iter_parts, iter_units, parse_unit
+from pipeline.load.units import Part, Unit, iter_parts, iter_units, parse_unit
 from pipeline.predict.scorer import ScoredBatch, Scorer
 
 
@@ -26,15 +26,13 @@ def local_batches(
     *,
     batch_size: int = DEFAULT_BATCH_SIZE,
     jobs: int | None = None,
-    ahead: ParsedAhead | None = None,
 ) -> Iterator[ScoredBatch]:
     """Parse and score the input unit by unit, in input order (see :func:`iter_parts`).
 
     Each unit (``batch_size`` files, or as many lines of a JSON Lines dump) is scored where
     it was parsed: in forked workers when the input is large (``jobs`` None: all cores), so
     only the few output columns cross between processes. Each worker predicts on one thread:
-    the workers already fill the cores. ``ahead``: the start of ``paths`` parsed while the
-    model loaded (in units of the same ``batch_size``); its units go to the workers first.
+    the workers already fill the cores.
     """
     yield from iter_parts(
         paths,
@@ -42,7 +40,6 @@ def local_batches(
         chunk_size=batch_size,
         finish=functools.partial(_score_part, scorer),
         setup=_one_thread_per_worker,
-        ahead=ahead,
     )
 
 

@@ -12,8 +12,8 @@ import gc
 import re
 import sys
 import warnings
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,19 +21,27 @@ from typing import Any
 import pandas as pd
 
 from pipeline.artifact import Artifact, ArtifactError, load_artifact, read_artifact
-from pipeline.choices import DEFAULT_BATCH_SIZE, DEFAULT_LEVEL, DEFAULT_TOP, Engine
+from pipeline.choices import DEFAULT_BATCH_SIZE, DEFAULT_LEVEL, DEFAULT_TOP, Engine, check_site
 from pipeline.errors import LoadError, OutputWriteError, ScoringError, UsageError, one_line
+from pipeline.features.observations import record_observations
 from pipeline.io.outputs import TableWriter, check_outputs, write_errors
 from pipeline.io.writeback import WriteBackPlan, WriteBackStats, write_back_batch
-from pipeline.load.ahead import ParseAhead
-from pipeline.load.columns import records_to_frame
 from pipeline.load.frame import iter_batches
 from pipeline.load.walk import named_folders
-from pipeline.model.reference import feature_medians
+from pipeline.model.data import with_site
+from pipeline.model.estimator import scoring_model
+from pipeline.model.site_rule import SiteRuleRegressor
 from pipeline.predict.engines import dask_batches, local_batches
-from pipeline.predict.explain import Explainer
-from pipeline.predict.intervals import interval_halfwidth
-from pipeline.predict.scorer import PRED, ScoredBatch, Scorer, check_model_predicts
+from pipeline.predict.evidence import Evidence, gather
+from pipeline.predict.explain import Explainer, typical_record
+from pipeline.predict.scorer import (
+    NOVELTY,
+    PRED,
+    SCORE_DECIMALS,
+    ScoredBatch,
+    Scorer,
+    check_model_predicts,
+)
 
 DEFAULT_WRITE_FIELD = PRED
 REFERENCE_ROWS = 512  # records the fallback explanation reference is taken from
@@ -48,7 +56,8 @@ class PredictOptions:
     ``write_back``: set the prediction in each Markdown file's front matter, as
     ``write_field`` (default: ``quality`` with ``only_missing``, else ``quality_pred``).
     ``freeze_heap``: the caller's process ends after the run (the `score` script), so what it
-    holds may be frozen out of the garbage collector's sight.
+    holds may be frozen out of the garbage collector's sight. ``site``: every record's site
+    (for inputs whose folder does not name it).
     """
 
     only_missing: bool = False
@@ -62,8 +71,8 @@ class PredictOptions:
     scheduler: str | None = None
     jobs: int | None = None
     batch_size: int = DEFAULT_BATCH_SIZE
-    parse_ahead: bool = True
     freeze_heap: bool = False
+    site: str | None = None
 
     def write_back_plan(self, roots: Sequence[str] = ()) -> WriteBackPlan | None:
         """What write-back sets (in the folders ``roots`` only), or None; raises
@@ -88,17 +97,23 @@ class PredictOptions:
             raise UsageError("--top must be at least 1")
         if self.batch_size < 1 or (self.jobs is not None and self.jobs < 1):
             raise UsageError("--batch-size and --jobs must be at least 1")
+        if self.site is not None:
+            check_site(self.site)
         return plan
 
 
 @dataclass
 class PredictSummary:
-    """What a run did: rows written, records read, bad inputs, write-back counts."""
+    """What a run did: rows written, records read, bad inputs, write-back counts, rows per
+    novelty, and the sites placed by related entries of the input (or left unplaced)."""
 
     rows: int = 0
     records: int = 0
     errors: list[LoadError] = field(default_factory=list)
     write_back: WriteBackStats | None = None
+    novelty: Counter[str] = field(default_factory=Counter)
+    placed_sites: list[str] = field(default_factory=list)
+    unread_stdin: bool = False
 
 
 def run(
@@ -125,43 +140,44 @@ def run(
     check_outputs(paths, out=out, errors=errors_out)
     verified = _verify(Path(model))  # a missing or tampered model: refused before any input
     local = options.engine is Engine.local
-    ahead = local and options.parse_ahead and options.jobs != 1
-    with ParseAhead(paths, chunk_size=options.batch_size) if ahead else nullcontext() as head:
-        artifact = _load(Path(model), verified, on_warning)
-        if options.freeze_heap:
-            # What this process holds by now (modules, the model) is kept to its end: frozen,
-            # the collector no longer walks it at each full collection.
-            gc.freeze()
-        try:
-            check_model_predicts(artifact.model)
-        except ScoringError as exc:
-            raise ScoringError(f"{model}: {exc}") from None
-        scorer = _scorer(artifact, paths, options)
-        writer = TableWriter(out)
-        try:  # (from here on, whatever stops the run drops the partial output)
-            if local:
-                batches: Iterable[ScoredBatch] = local_batches(
-                    scorer, paths, batch_size=options.batch_size, jobs=options.jobs, ahead=head
-                )
-            else:
-                batches = dask_batches(
-                    scorer,
-                    paths,
-                    scheduler=options.scheduler,
-                    workers=options.jobs or 2,
-                    chunk=options.batch_size,
-                )
-            summary = drive(
-                batches,
-                writer,
-                empty=scorer.empty(),
-                plan=plan,
-                on_error=on_error,
-                progress=progress,
+    artifact = _load(Path(model), verified, on_warning)
+    try:
+        check_model_predicts(artifact.model)
+    except ScoringError as exc:
+        raise ScoringError(f"{model}: {exc}") from None
+    scorer, evidence = build_scorer(artifact, paths, options)
+    if options.freeze_heap:
+        # What this process holds by now (modules, the model) is kept to its end: frozen, the
+        # collector no longer walks it -- here, and in the workers that inherit it by fork.
+        gc.freeze()
+    writer = TableWriter(out, decimals=SCORE_DECIMALS)
+    try:  # (from here on, whatever stops the run drops the partial output)
+        if local:
+            batches: Iterable[ScoredBatch] = local_batches(
+                scorer, paths, batch_size=options.batch_size, jobs=options.jobs
             )
-        except BaseException:
-            writer.abort()
-            raise
+        else:
+            batches = dask_batches(
+                scorer,
+                paths,
+                scheduler=options.scheduler,
+                workers=options.jobs or 2,
+                chunk=options.batch_size,
+            )
+        summary = drive(
+            batches,
+            writer,
+            empty=scorer.empty(),
+            plan=plan,
+            on_error=on_error,
+            progress=progress,
+        )
+        if evidence is not None:
+            summary.placed_sites = evidence.sites
+            summary.unread_stdin = evidence.unread_stdin
+    except BaseException:
+        writer.abort()
+        raise
     if errors_out is not None:
         try:
             write_errors(errors_out, summary.errors)
@@ -189,22 +205,40 @@ def _load(path: Path, verified: bytes, on_warning: Callable[[str], None] | None)
     return artifact
 
 
-def _scorer(artifact: Artifact, paths: Sequence[str], options: PredictOptions) -> Scorer:
-    halfwidth = None
-    if options.interval:
-        try:
-            halfwidth = interval_halfwidth(artifact.metadata, options.level)
-        except ScoringError as exc:
-            raise ScoringError(f"{artifact.path}: {exc}") from None
+def build_scorer(
+    artifact: Artifact, paths: Sequence[str], options: PredictOptions
+) -> tuple[Scorer, Evidence | None]:
+    """The scorer of this run; for the site model, with what the input's related entries say
+    of the sites it knows little of (read once before scoring: :mod:`.evidence`)."""
+    model = artifact.model
+    regressor = model[-1] if hasattr(model, "steps") else model
+    scoring: Any = model
+    evidence = None
+    if isinstance(regressor, SiteRuleRegressor):
+        evidence = gather(paths, regressor.needs_evidence, site=options.site)
+        scoring = scoring_model(model, evidence.records)
+    calibration = getattr(regressor, "calibration_", None)
+    if options.interval and calibration is None:
+        raise ScoringError(
+            f"{artifact.path}: the model has no calibrated prediction intervals (retrain with "
+            "`score train`)"
+        )
     explainer = None
     if options.explain:
         reference = artifact.metadata.get("explain_reference")
         if not isinstance(reference, dict):
-            reference = {} if "-" in paths else reference_from_paths(artifact.model, paths)
-        explainer = Explainer(artifact.model, reference, top=options.top)
-    return Scorer(
-        artifact.model, only_missing=options.only_missing, halfwidth=halfwidth, explainer=explainer
+            reference = reference_from_paths(scoring, paths, options.site)
+        if reference is not None:
+            explainer = Explainer(scoring, reference, top=options.top)
+    scorer = Scorer(
+        scoring,
+        only_missing=options.only_missing,
+        site=options.site,
+        level=options.level if options.interval else None,
+        calibration=calibration,
+        explainer=explainer,
     )
+    return scorer, evidence
 
 
 def _progress(enabled: bool) -> Any:
@@ -269,22 +303,28 @@ def _take(
         errors += write_back_batch(frame["source"], frame[PRED], plan, summary.write_back)
     summary.rows += len(batch.frame)
     summary.records += batch.records
+    if NOVELTY in batch.frame and len(batch.frame):
+        summary.novelty.update(batch.frame[NOVELTY].dropna().astype(str))
     summary.errors += errors
     if on_error is not None:
         for error in errors:
             on_error(error)
 
 
-def reference_from_paths(model: Any, paths: Sequence[str], rows: int = REFERENCE_ROWS) -> dict:
-    """Fallback explanation baseline: feature medians over the first ``rows`` input records.
-
-    Used only when the artifact has no ``explain_reference``; both engines use it alike.
-    """
+def reference_from_paths(
+    model: Any, paths: Sequence[str], site: str | None = None, rows: int = REFERENCE_ROWS
+) -> dict[str, Any] | None:
+    """Fallback explanation reference: the typical record among the first ``rows`` input
+    records (for a model whose artifact stores none); None for standard input."""
+    if "-" in paths:
+        return None
     frames, have = [], 0
     for batch in iter_batches(paths, batch_size=rows, jobs=1):
         frames.append(batch.frame)
         have += len(batch.frame)
         if have >= rows:
             break
-    frame = pd.concat(frames, ignore_index=True).head(rows) if frames else records_to_frame([])
-    return feature_medians(model, frame)
+    if not have:
+        return None
+    frame = with_site(pd.concat(frames, ignore_index=True).head(rows), site)
+    return typical_record(frame, record_observations(frame), model.predict(frame))

@@ -68,13 +68,15 @@ def test_train_prints_holdout_with_baselines_and_saves(trained: Path, feed: Path
     meta = artifact.metadata
     metrics = meta["metrics"]
     assert meta["n_train"] == 160
-    # quality is a rule plus noise of -1, 0 or +1 (MAE 2/3 at best); observed 0.95
-    assert metrics["time_holdout.model.mae"] <= 1.9
-    assert metrics["time_holdout.model.mae"] < metrics["time_holdout.prior_rule.mae"]
-    assert set(meta["intervals"]) == {"0.8", "0.9", "0.95"}
-    assert meta["intervals"]["0.8"] <= meta["intervals"]["0.95"]
+    # quality is a rule plus noise of -1, 0 or +1 (MAE 2/3 at best); observed 0.67
+    assert metrics["time_holdout.model.mae"] <= 1.4
+    assert metrics["time_holdout.provider_mean.mae"] > 5 * metrics["time_holdout.model.mae"]
+    assert meta["sites"] == {feed.parent.name: 160} and meta["training_paths"] == [str(feed)]
+    seen = meta["intervals"]["seen"]
+    assert set(seen) == {"0.8", "0.9", "0.95"} and seen["0.8"] <= seen["0.95"] <= 3
     assert "quality" not in meta["features"] and "heat" not in meta["features"]
-    assert meta["top_features"][0][0] == "provider"  # the rule is mostly provider
+    assert meta["top_features"][0][0] == "provider_domain"  # the rule is mostly provider
+    assert meta["rule_prices"]["has_image"] == pytest.approx(20, abs=1)
 
 
 def test_training_is_deterministic(feed: Path, tmp_path: Path) -> None:
@@ -134,11 +136,10 @@ def test_inspect_prints_card_and_refuses_tampered_model(trained: Path, tmp_path:
 
 
 def test_explanations_are_measured_against_the_training_records(trained: Path, feed: Path):
-    """`score train` stores the explanation baseline, so a record scored alone is explained
-    exactly as it is among others (before, the baseline was the input itself: a record scored
-    alone always got an empty `why`)."""
+    """`score train` stores the explanation's reference record, so a record scored alone is
+    explained exactly as it is among others."""
     reference = load_artifact(trained).metadata["explain_reference"]
-    assert reference and all(isinstance(v, float) for v in reference.values())
+    assert reference["site"] == feed.parent.name and isinstance(reference["title"], str)
     alone = feed.parent / "alone.jsonl"
     alone.write_text(feed.read_text().splitlines()[7] + "\n")
     runner = CliRunner()
@@ -146,39 +147,87 @@ def test_explanations_are_measured_against_the_training_records(trained: Path, f
     one = runner.invoke(app, [*base, str(alone)])
     every = runner.invoke(app, [*base, str(feed)])
     assert one.exit_code == every.exit_code == 0, one.output
-    why_alone = json.loads(one.stdout.splitlines()[0])["why"]
-    why_among = json.loads(every.stdout.splitlines()[7])["why"]
-    assert why_alone == why_among and why_alone
+    alone_row = json.loads(one.stdout.splitlines()[0])
+    among_row = json.loads(every.stdout.splitlines()[7])
+    assert alone_row["why"] == among_row["why"] and alone_row["why"]
+    assert alone_row["reference"] == among_row["reference"]
     assert (
         "explanation reference" in runner.invoke(app, ["inspect", "--model", str(trained)]).stdout
     )
 
 
-@pytest.mark.parametrize("kind", ["hgb", "ridge"])
-def test_every_kind_offered_trains_and_predicts(kind: str, feed: Path, tmp_path: Path) -> None:
+def test_too_few_scored_records_are_refused(feed: Path, tmp_path: Path) -> None:
+    small = tmp_path / "small.jsonl"
+    small.write_text("".join(feed.read_text().splitlines(keepends=True)[:12]))
     model = tmp_path / "m.joblib"
-    result = CliRunner().invoke(app, ["train", str(feed), "--model", str(model), "--kind", kind])
-    assert result.exit_code == 0, result.output
-    artifact = load_artifact(model)
-    assert artifact.metadata["kind"] == kind
-    assert artifact.metadata["metrics"]["time_holdout.model.mae"] <= 1.9  # observed 0.95, 1.27
-
-
-def test_an_unknown_kind_is_a_usage_error(feed: Path, tmp_path: Path) -> None:
-    model = tmp_path / "m.joblib"
-    result = CliRunner().invoke(app, ["train", str(feed), "--model", str(model), "--kind", "xgb"])
+    result = CliRunner().invoke(app, ["train", str(small), "--model", str(model)])
     assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "12 scored records" in result.stderr and "--min-records" in result.stderr
     assert not model.exists()
+    allowed = ["train", str(small), "--model", str(model), "--min-records", "10"]
+    assert CliRunner().invoke(app, allowed).exit_code == 0
+    assert model.exists()
+
+
+def test_bad_inputs_beside_good_ones_still_train_and_exit_1(feed: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "good.jsonl").write_text(feed.read_text())
+    (folder / "bad.md").write_text("no front matter\n")
+    model = tmp_path / "m.joblib"
+    result = CliRunner().invoke(app, ["train", str(folder), "--model", str(model)])
+    assert result.exit_code == 1, result.output
+    assert model.exists() and "bad inputs were skipped" in result.stderr
+
+
+def test_a_site_named_on_the_command_line(feed: Path, tmp_path: Path) -> None:
+    model = tmp_path / "m.joblib"
+    result = CliRunner().invoke(app, ["train", str(feed), "--model", str(model), "--site", "news"])
+    assert result.exit_code == 0, result.output
+    assert load_artifact(model).metadata["sites"] == {"news": 160}
+    for bad in ("", "a/b", ".."):
+        refused = CliRunner().invoke(
+            app, ["train", str(feed), "--model", str(model), "--site", bad]
+        )
+        assert refused.exit_code == 2 and "not a site name" in refused.stderr
+
+
+def test_a_new_sites_records_refit_on_a_base_model(tmp_path: Path) -> None:
+    """--base: the base model's shared part, the new site's own part from its few records."""
+    from helpers import write_rule_jsonl
+
+    base = tmp_path / "base.joblib"
+    corpus = write_rule_jsonl(tmp_path / "big" / "records.jsonl", 200)
+    assert CliRunner().invoke(app, ["train", str(corpus), "--model", str(base)]).exit_code == 0
+    new = write_rule_jsonl(tmp_path / "new" / "few.jsonl", 20, seed=8, level=30)
+    model = tmp_path / "refit.joblib"
+    result = CliRunner().invoke(
+        app, ["train", str(new), "--model", str(model), "--base", str(base)]
+    )
+    assert result.exit_code == 0, result.output
+    meta = load_artifact(model).metadata
+    assert meta["sites"] == {"big": 200, "new": 20} and meta["base_model"] == str(base)
+    fresh = write_rule_jsonl(tmp_path / "fresh" / "new.jsonl", 30, start=100, seed=8, level=30)
+    args = ["predict", str(fresh), "--model", str(model), "--site", "new"]
+    rows = [json.loads(line) for line in CliRunner().invoke(app, args).stdout.splitlines()]
+    truth = [json.loads(line)["quality"] for line in fresh.read_text().splitlines()]
+    assert {r["novelty"] for r in rows} == {"seen"}
+    assert np.mean([abs(r["quality_pred"] - q) for r, q in zip(rows, truth, strict=True)]) < 1
 
 
 def test_strict_related_removes_held_out_articles_from_training_lists(tmp_path: Path) -> None:
     """Each record lists two other records as related (as the real sites do): the plain
     provider protocol sees a held-out provider's scores through those lists, strict does not."""
     records = synthetic_records(120)
-    for i, record in enumerate(records):
+    for i, record in enumerate(records):  # two records of other providers each
+        others = [j for j in range(len(records)) if records[j]["provider"] != record["provider"]]
         record["related"] = [
-            {key: records[j][key] for key in ("title", "originalUrl", "provider", "quality")}
-            for j in ((i + 1) % len(records), (i + 7) % len(records))
+            {
+                key: records[j][key]
+                for key in ("title", "originalUrl", "provider", "quality", "images", "ampWebUrl")
+                if key in records[j]
+            }
+            for j in (others[i % len(others)], others[(i + 7) % len(others)])
         ]
     feed = tmp_path / "linked.jsonl"
     feed.write_text("".join(json.dumps(r) + "\n" for r in records))
@@ -189,7 +238,7 @@ def test_strict_related_removes_held_out_articles_from_training_lists(tmp_path: 
         result = CliRunner().invoke(app, args)
         assert result.exit_code == 0, result.output
         results[bool(flag)] = json.loads(out.read_text())["provider"]["metrics"]["model"]["mae"]
-    assert results[False] <= 8 and results[True] > 3 * results[False], results  # 4.1, 27.5
+    assert results[False] <= 2 and results[True] > 5 * results[False], results
 
 
 def test_train_without_paths_reads_seeds_and_the_shared_corpus(
@@ -210,9 +259,9 @@ def test_train_without_paths_reads_seeds_and_the_shared_corpus(
         folder.mkdir(parents=True)
         (folder / "records.jsonl").write_text("".join(json.dumps(r) + "\n" for r in part))
     monkeypatch.chdir(project)
-    result = CliRunner().invoke(app, ["train", "--model", "m.joblib"])
+    result = CliRunner().invoke(app, ["train", "--model", "m.joblib", "--min-records", "20"])
     assert result.exit_code == 0, result.output
-    assert "loaded 60 records (60 scored) from 4 path(s)" in result.stderr
+    assert "loaded 60 records (60 scored) from 4 path(s): seeds, ../shared/seed" in result.stderr
     meta = load_artifact(project / "m.joblib").metadata
     assert meta["n_train"] == 60
-    assert meta["training_sites"] == ["seed", "seeds", "site-a", "site-b"]
+    assert meta["sites"] == {"seed": 1, "seeds": 10, "site-a": 29, "site-b": 20}

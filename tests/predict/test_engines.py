@@ -14,8 +14,7 @@ from pipeline.cli import app
 from pipeline.io.outputs import TableWriter
 from pipeline.load.units import iter_units
 from pipeline.predict.engines import dask_batches, local_batches
-from pipeline.predict.explain import Explainer
-from pipeline.predict.run import drive, reference_from_paths
+from pipeline.predict.run import PredictOptions, build_scorer, drive
 from pipeline.predict.scorer import Scorer
 
 distributed = pytest.importorskip("distributed")
@@ -60,12 +59,9 @@ def scored_bytes(batches, scorer: Scorer, out: Path) -> tuple[bytes, list[str]]:
 def test_dask_output_equals_local_output(cluster, model_path, inputs, tmp_path) -> None:
     _, client = cluster
     artifact = load_artifact(model_path)
-    reference = reference_from_paths(artifact.model, inputs)
-    scorer = Scorer(
-        artifact.model,
-        halfwidth=7.5,
-        explainer=Explainer(artifact.model, reference),
-    )
+    options = PredictOptions(interval=True, explain=True)
+    scorer, _ = build_scorer(artifact, inputs, options)
+    assert scorer.level == 0.9 and scorer.explainer is not None
     local, local_errors = scored_bytes(
         local_batches(scorer, inputs, batch_size=7), scorer, tmp_path / "local.jsonl"
     )
@@ -79,7 +75,7 @@ def test_dask_output_equals_local_output(cluster, model_path, inputs, tmp_path) 
 
 def test_dask_only_missing_equals_local(cluster, model_path, inputs, tmp_path) -> None:
     _, client = cluster
-    scorer = Scorer(load_artifact(model_path).model, only_missing=True)
+    scorer, _ = build_scorer(load_artifact(model_path), inputs, PredictOptions(only_missing=True))
     local, _ = scored_bytes(local_batches(scorer, inputs), scorer, tmp_path / "l.csv")
     dask, _ = scored_bytes(
         dask_batches(scorer, inputs, client=client, chunk=3), scorer, tmp_path / "d.csv"
@@ -118,7 +114,7 @@ def test_dask_splits_one_json_lines_dump_across_workers(cluster, model_path, tmp
     _, client = cluster
     dump = tmp_path / "dump.jsonl"
     dump.write_text("\n".join(json.dumps(api_object(i)) for i in range(60)) + "\n")
-    scorer = Scorer(load_artifact(model_path).model)
+    scorer, _ = build_scorer(load_artifact(model_path), [str(dump)], PredictOptions())
     units = list(iter_units([str(dump)], chunk_size=10))
     assert len(units) == 6 and [u.first_line for u in units] == [1, 11, 21, 31, 41, 51]
     local, _ = scored_bytes(local_batches(scorer, [str(dump)]), scorer, tmp_path / "l.csv")

@@ -10,6 +10,7 @@ import pytest
 from helpers import train_tiny_model, write_corpus
 
 from pipeline.artifact import load_artifact
+from pipeline.model import scoring_model
 from pipeline.predict.engines import local_batches
 from pipeline.predict.scorer import ID_COLUMNS, Scorer
 
@@ -27,8 +28,9 @@ def scored(scorer: Scorer, paths: list[str], **kwargs) -> pd.DataFrame:
 
 def test_scores_every_record_with_identity_columns(artifact, tmp_path: Path) -> None:
     write_corpus(tmp_path / "site", 12, unscored=(3, 4))
-    out = scored(Scorer(artifact.model), [str(tmp_path / "site")], batch_size=5)
-    assert list(out.columns) == [*ID_COLUMNS, "quality", "quality_pred"]
+    out = scored(Scorer(scoring_model(artifact.model)), [str(tmp_path / "site")], batch_size=5)
+    assert list(out.columns) == [*ID_COLUMNS, "quality", "quality_pred", "novelty"]
+    assert set(out["novelty"]) == {"new_site"}  # trained on folder "train", not "site"
     assert len(out) == 12
     assert out["url"].iloc[1] == "https://someblog.net/news/1"
     assert out["provider_domain"].iloc[0] == "ign.com"
@@ -60,11 +62,19 @@ def test_only_missing_scores_only_unscored_records(artifact, tmp_path: Path) -> 
     assert out["source"].str.endswith(("0002.md", "0007.md")).all()
 
 
-def test_interval_columns_are_prediction_plus_minus_halfwidth(artifact, tmp_path: Path) -> None:
-    write_corpus(tmp_path / "site", 5)
-    out = scored(Scorer(artifact.model, halfwidth=7.5), [str(tmp_path / "site")])
-    np.testing.assert_allclose(out["quality_high"] - out["quality_pred"], 7.5)
-    np.testing.assert_allclose(out["quality_pred"] - out["quality_low"], 7.5)
+def test_intervals_are_calibrated_per_novelty(artifact, tmp_path: Path) -> None:
+    """A record of the training site: a tight interval; of a site never seen, a wide one."""
+    write_corpus(tmp_path / "train", 5)
+    write_corpus(tmp_path / "elsewhere", 5)
+    regressor = artifact.model[-1]
+    scorer = Scorer(scoring_model(artifact.model), level=0.9, calibration=regressor.calibration_)
+    out = scored(scorer, [str(tmp_path / "train"), str(tmp_path / "elsewhere")])
+    width = out["quality_high"] - out["quality_low"]
+    seen, new = out["novelty"] == "seen", out["novelty"] == "new_site"
+    assert seen.sum() == 5 and new.sum() == 5
+    assert (out["quality_low"] <= out["quality_pred"]).all()
+    assert (out["quality_pred"] <= out["quality_high"]).all()
+    assert width[seen].max() < width[new].min()
 
 
 def test_a_record_the_model_cannot_score_becomes_an_error_not_a_crash(tmp_path: Path) -> None:

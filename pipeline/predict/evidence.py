@@ -1,0 +1,84 @@
+"""What the input says of sites the model knows little of: the scored related entries it holds.
+
+Why a first look: a record of a site never seen cannot be placed on its site's scale from
+itself, but the scored related entries of the site's records can place the whole site (a few
+dozen do it exactly). So before scoring, the records of such sites are read once for their
+related entries (only those sites' files, and at most :data:`ENTRIES_PER_SITE` entries each);
+the model takes them in (:meth:`SiteRuleRegressor.adapt`), and every batch is then scored
+with the same estimate -- the output does not depend on batch sizes or engines. Standard
+input cannot be read twice: its new sites get the pooled estimate, and the run says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from pipeline.features.cells import entries
+from pipeline.limits import DEFAULT_LIMITS, Limits
+from pipeline.load.columns import columns_to_frame, empty_frame
+from pipeline.load.parse import jsonl_chunks
+from pipeline.load.sources import Source
+from pipeline.load.units import CHUNK_SIZE, ParseSettings, parse_unit
+from pipeline.load.walk import iter_sources
+
+ENTRIES_PER_SITE = 20_000  # related entries read per site: far more than a site's level needs
+RECORDS_PER_SITE = 20_000  # records read per site at most, whatever they hold
+EVIDENCE_COLUMNS: tuple[str, ...] = (
+    "id", "site", "title", "topics", "url", "provider_name", "provider_domain",
+    "image_count", "amp_url", "related",
+)  # fmt: skip
+
+
+@dataclass
+class Evidence:
+    """The records read for their related entries, and the sites standard input left out."""
+
+    records: pd.DataFrame
+    unread_stdin: bool = False
+    sites: list[str] = field(default_factory=list)
+
+
+def gather(
+    paths: Sequence[str],
+    needs: Callable[[str], bool],
+    *,
+    site: str | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    per_site: int = ENTRIES_PER_SITE,
+    records_per_site: int = RECORDS_PER_SITE,
+) -> Evidence:
+    """Read the records of the sites ``needs`` names (their folder, or ``site`` for all),
+    in input order, until each has ``per_site`` scored related entries or the input ends."""
+    frames: list[pd.DataFrame] = []
+    counts: dict[str, int] = {}
+    read: dict[str, int] = {}
+    unread_stdin = False
+
+    def done(name: str) -> bool:
+        return counts.get(name, 0) >= per_site or read.get(name, 0) >= records_per_site
+
+    for source in iter_sources(list(paths), limits):
+        if not isinstance(source, Source):
+            continue  # an error found while walking: the scoring pass reports it
+        name = site or source.site
+        if not needs(name) or done(name):
+            continue
+        if source.stdin:  # read once, by the scoring pass
+            unread_stdin = True
+            continue
+        units = jsonl_chunks(source, limits, CHUNK_SIZE) if source.kind == "jsonl" else [[source]]
+        for unit in units:
+            columns, _ = parse_unit(unit, ParseSettings(limits))
+            frame = columns_to_frame(columns)
+            if site is not None:
+                frame = frame.assign(site=pd.array([site] * len(frame), dtype="string"))
+            frames.append(frame[list(EVIDENCE_COLUMNS)])
+            counts[name] = counts.get(name, 0) + sum(len(entries(r)) for r in frame["related"])
+            read[name] = read.get(name, 0) + len(frame)
+            if done(name):
+                break
+    records = pd.concat(frames, ignore_index=True) if frames else empty_frame()
+    return Evidence(records, unread_stdin, sorted(counts))
