@@ -1,19 +1,17 @@
 """Every use of another library's private API, in one place, each with its reason.
 
-Checked against CPython 3.11 and 3.13, pandas 3.1, pyarrow 26, scikit-learn 1.9 and typer 0.29. Each
+Checked against CPython 3.11 and 3.13, pandas 3.1, pyarrow 26 and typer 0.29. Each
 function reads what it needs defensively where it can, so a changed layout degrades to a
 slower public path or a clear error rather than a wrong result; tests exercise each one.
 """
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from pandas.api.extensions import ExtensionArray
 from pandas.core.dtypes.cast import maybe_box_native
@@ -110,50 +108,3 @@ def click_errors() -> tuple[type[Exception], type[Exception], type[Exception]]:
     from typer._click import exceptions
 
     return exceptions.UsageError, exceptions.NoArgsIsHelpError, exceptions.ClickException
-
-
-# ---- atexit -----------------------------------------------------------------------------------
-
-
-def run_exit_handlers() -> None:
-    """Run what a normal interpreter exit runs first (``atexit._run_exitfuncs``: no public
-    spelling), before a process ends with ``os._exit``."""
-    atexit._run_exitfuncs()
-
-
-# ---- scikit-learn -----------------------------------------------------------------------------
-
-
-def hgb_binned_predict(hgb: Any, X: Any) -> np.ndarray | None:
-    """``hgb.predict(X)`` walked on the fitted bin mapper's uint8 bins, or None.
-
-    The same trees, walked on the binned matrix (the path scikit-learn takes for its own
-    scoring during fit): a node sends a value left iff ``x <= num_threshold``, and the bin
-    mapper puts ``x`` at or below bin ``b`` iff ``x <= thresholds[b]``, with
-    ``num_threshold = thresholds[bin_threshold]`` (``inf`` for the last bin) and NaN in the
-    missing-values bin on both paths -- so every row reaches the same leaf and the leaf
-    values are summed in the same order (identical floats). Reads ``_bin_mapper``,
-    ``_predictors``, ``_baseline_prediction``, ``_preprocess_X`` and ``_loss``; anything
-    unexpected (another layout, categorical features) returns None: use ``hgb.predict``.
-    """
-    mapper = getattr(hgb, "_bin_mapper", None)
-    predictors = getattr(hgb, "_predictors", None)
-    baseline = getattr(hgb, "_baseline_prediction", None)
-    missing_bin = getattr(mapper, "missing_values_bin_idx_", None)
-    if (
-        mapper is None
-        or predictors is None
-        or baseline is None
-        or missing_bin is None
-        or getattr(hgb, "is_categorical_", None) is not None
-        or getattr(hgb, "n_trees_per_iteration_", None) != 1
-        or not hasattr(hgb, "_preprocess_X")
-    ):
-        return None
-    X = hgb._preprocess_X(X, reset=False)  # the validation predict does
-    binned = mapper.transform(X)
-    raw = np.zeros(X.shape[0], dtype=baseline.dtype)
-    raw += baseline.ravel()
-    for trees in predictors:
-        raw += trees[0].predict_binned(binned, missing_bin, 1)
-    return np.asarray(hgb._loss.link.inverse(raw), dtype=float)

@@ -1,13 +1,9 @@
-"""The `score` console entry point: run the app, stop cleanly on signals, then end at once.
+"""The `score` console entry point: run the app, stop cleanly on signals, exit with a status.
 
 Signals: SIGINT, SIGTERM and SIGHUP each stop the command the same way -- an exception that
 unwinds it, so every output being written is dropped and its temporary file removed -- then
-one line on standard error and the conventional status (128 + the signal's number).
-
-Ending at once: when a command returns, its output is flushed and renamed into place and its
-workers are gone; what remains is Python tearing down every module it imported (scipy,
-scikit-learn, pandas: a large share of a short run's time, see docs/performance.md). So exit
-handlers run, the standard streams are flushed, and the teardown is skipped.
+one line on standard error and the conventional status (128 + the signal's number). A
+standard output that cannot be written (a reader that left, a full disk) is one line too.
 """
 
 from __future__ import annotations
@@ -17,7 +13,6 @@ import os
 import signal
 import sys
 
-from pipeline._compat import run_exit_handlers
 from pipeline.cli import _common
 from pipeline.cli._app import app
 from pipeline.cli._common import silence_stdout
@@ -52,7 +47,7 @@ def _stop(signum: int, frame: object) -> None:
 
 
 def run() -> None:
-    """Run `score` with the command line's arguments; exit with its status, skipping teardown."""
+    """Run `score` with the command line's arguments; exit with its status."""
     _common.process_ends_after_command = True
     for number in STOP_SIGNALS:
         signal.signal(number, _stop)
@@ -74,7 +69,6 @@ def run() -> None:
         status = 1
         _say(f"error: cannot write standard output ({one_line(exc)})")
         silence_stdout()
-    run_exit_handlers()  # what a normal exit runs first
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
@@ -82,7 +76,9 @@ def run() -> None:
             if stream is sys.stdout and status == 0:
                 status = 1
                 _say(f"error: cannot write standard output ({exc})")
-    os._exit(status)
+            if stream is sys.stdout:
+                silence_stdout()  # the interpreter's own last flush must not fail again
+    sys.exit(status)
 
 
 def _say(message: str) -> None:

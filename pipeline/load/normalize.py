@@ -26,8 +26,6 @@ def _text(meta: Mapping[str, Any], key: str, limits: Limits, where: str = "") ->
     value = meta.get(key)
     if value is None:
         return None
-    if type(value) is str and len(value) <= limits.max_field_chars:
-        return value  # the common case, kept fast: this runs ~40 times per record
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise RecordError(f"field '{where}{key}' should be text, got {type(value).__name__}")
     value = str(value)
@@ -43,8 +41,6 @@ def _number(meta: Mapping[str, Any], key: str, where: str = "") -> float | None:
     value = meta.get(key)
     if value is None:
         return None
-    if type(value) is int and -(2**53) <= value <= 2**53:
-        return float(value)  # the common case, kept fast
     if isinstance(value, bool):
         raise RecordError(f"field '{where}{key}' should be a number, got a boolean")
     if isinstance(value, str):
@@ -106,8 +102,6 @@ def _timestamp(meta: Mapping[str, Any], key: str, where: str = "") -> dt.datetim
         if parsed is None:
             raise RecordError(f"field '{where}{key}' is not an ISO date-time: {value!r:.60}")
         value = parsed
-    if type(value) is dt.datetime and value.tzinfo is dt.UTC and _TIME_MIN <= value < _TIME_END:
-        return value  # the common case (times ending in Z), kept fast
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         value = dt.datetime(value.year, value.month, value.day)
     if not isinstance(value, dt.datetime):
@@ -200,93 +194,6 @@ def _links(meta: Mapping[str, Any], limits: Limits, where: str = "") -> dict[str
     }
 
 
-def _plain_related_entry(item: dict[str, Any], cap: int) -> Record | None:
-    """The common case of one related entry, checked and built inline; None otherwise.
-
-    Accepts only values the checked path (_text/_provider/_images/_timestamp/_number) would
-    return unchanged -- plain str within the cap, int within +-2**53, finite float, UTC
-    datetime in range -- and builds the same dict. Anything else returns None, and the
-    checked path handles (and reports) the entry exactly as before.
-    """
-    get = item.get
-    texts = (
-        title := get("title"),
-        excerpt := get("excerpt"),
-        original := get("originalUrl"),
-        web := get("webUrl"),
-        amp := get("ampWebUrl"),
-        cdn_amp := get("cdnAmpWebUrl"),
-        kind := get("type"),
-    )
-    for value in texts:
-        if value is not None and (type(value) is not str or len(value) > cap):
-            return None
-    provider = get("provider")
-    if provider is None:
-        name = domain = None
-    elif type(provider) is dict:
-        name, domain = provider.get("name"), provider.get("domain")
-        for value in (name, domain):
-            if value is not None and (type(value) is not str or len(value) > cap):
-                return None
-        if domain:
-            domain = domain.strip().lower()
-    else:
-        return None
-    images = get("images")
-    width = height = None
-    if images is None:
-        count = 0
-    elif type(images) is list:
-        count = len(images)
-        if images:
-            first = images[0]
-            if type(first) is not dict:
-                return None
-            width, height = first.get("width"), first.get("height")
-            for value in (width, height):
-                if value is not None and not (type(value) is int and -(2**53) <= value <= 2**53):
-                    return None
-    else:
-        return None
-    published = get("publishedDateTime")
-    if type(published) is str:
-        published = _time_from_text(published)
-        if published is None:  # "" or not a time: the checked path tells which
-            return None
-    if published is not None and not (
-        type(published) is dt.datetime
-        and published.tzinfo is dt.UTC
-        and _TIME_MIN <= published < _TIME_END
-    ):
-        return None
-    quality = get("quality")
-    if quality is not None:
-        if type(quality) is int and -(2**53) <= quality <= 2**53:
-            quality = float(quality)
-        elif not (type(quality) is float and math.isfinite(quality)):
-            return None
-    url = original or web
-    canonical_url(url)  # refuse a bad URL here, not later in related_rows
-    return {
-        "title": title,
-        "excerpt": excerpt,
-        "published_at": published,
-        "url": url,
-        "original_url": original,
-        "web_url": web,
-        "amp_url": amp,
-        "cdn_amp_url": cdn_amp,
-        "type": kind,
-        "provider_name": name,
-        "provider_domain": domain,
-        "image_count": count,
-        "image_width": width,
-        "image_height": height,
-        "quality": quality,
-    }
-
-
 def _related(meta: Mapping[str, Any], limits: Limits) -> list[Record]:
     related = meta.get("related")
     if related is None:
@@ -297,10 +204,6 @@ def _related(meta: Mapping[str, Any], limits: Limits) -> list[Record]:
     for index, item in enumerate(related):
         if not isinstance(item, dict):
             raise RecordError(f"field 'related[{index}]' should be a mapping")
-        entry = _plain_related_entry(item, limits.max_field_chars)
-        if entry is not None:
-            entries.append(entry)
-            continue
         where = f"related[{index}]."
         name, domain = _provider(item, limits, where)
         count, width, height = _images(item, where)

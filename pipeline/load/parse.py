@@ -19,7 +19,7 @@ from pipeline.errors import LoadError, RecordError, one_line
 from pipeline.limits import DEFAULT_LIMITS, Limits
 from pipeline.load.normalize import Record, normalize
 from pipeline.load.sources import Source, SourceReadError, open_stream, read_bytes
-from pipeline.load.yaml_backend import NOT_READ, FastYAMLHandler
+from pipeline.load.yaml_backend import FastYAMLHandler
 
 JSONL_CHUNK_LINES = 250  # lines read ahead of parsing when a JSON Lines source is parsed here
 
@@ -43,11 +43,7 @@ def parse_source(
             return
         data = read_bytes(source, limits)
         if source.kind == "markdown":
-            record = _parse_markdown_bytes(data, source, limits, yaml_backend)
-            if record is None:
-                text = decode_text(data)
-                record = parse_markdown(text, source, limits, yaml_backend=yaml_backend)
-            yield record
+            yield parse_markdown(decode_text(data), source, limits, yaml_backend=yaml_backend)
         else:
             yield from _parse_json_document(decode_text(data), source, limits)
     except (RecordError, SourceReadError) as exc:
@@ -92,31 +88,6 @@ def parse_markdown(
     if not isinstance(meta, dict):
         raise RecordError(f"front matter is a {type(meta).__name__}, not a mapping")
     return normalize(meta, body.strip(), source.name, source.site, limits)
-
-
-def _parse_markdown_bytes(
-    data: bytes, source: Source, limits: Limits, yaml_backend: str
-) -> Record | None:
-    """:func:`parse_markdown` of the file's bytes in the common case, else None.
-
-    The header goes to yaml-rs as UTF-8 bytes, never decoded here (see
-    ``FastYAMLHandler.split_bytes``). None (rare: a BOM, a NUL, PyYAML's headers, any problem)
-    means: decode and parse the text, which gives the same record or reports the problem.
-    """
-    handler = _handler(limits, yaml_backend)
-    if b"\r" in data:  # CRLF and CR to LF, as decode_text does (the same on UTF-8 bytes)
-        data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-    parts = handler.split_bytes(data)
-    if parts is None:
-        return None
-    meta = handler.load_bytes(parts[0])
-    if meta is NOT_READ or not (meta is None or isinstance(meta, dict)):
-        return None
-    try:
-        body = parts[1].decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-    return normalize(meta or {}, body.strip(), source.name, source.site, limits)
 
 
 # --- JSON: feed pages, single records, arrays, JSON Lines -----------------------------------

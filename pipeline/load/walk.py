@@ -55,12 +55,7 @@ def iter_sources(
 
 
 def _walk_directory(root: str, limits: Limits) -> Iterator[Source | LoadError]:
-    """Depth-first, sorted: a folder's files, then each subfolder in turn (as os.walk does).
-
-    Plain files are recognised from the directory entry, without a stat each: a walk of
-    10,000 records would otherwise spend more time in stat than the loader spends parsing
-    some of them. Their size cap and file type are checked when they are read.
-    """
+    """Depth-first, sorted: a folder's files, then each subfolder in turn (as os.walk does)."""
     pending = [root]
     while pending:
         folder = pending.pop()
@@ -70,7 +65,6 @@ def _walk_directory(root: str, limits: Limits) -> Iterator[Source | LoadError]:
         except OSError as exc:
             yield LoadError(exc.filename or folder, os_reason(exc))
             continue
-        site = os.path.basename(os.path.abspath(folder)) or "."
         subfolders = []
         for entry in entries:
             if _is_real_dir(entry):
@@ -78,12 +72,7 @@ def _walk_directory(root: str, limits: Limits) -> Iterator[Source | LoadError]:
                 continue
             if _is_linked_dir(entry):
                 continue  # symlinked folders are not followed (os.walk's rule): no loops
-            kind, gzipped = kind_of(entry.name)
-            if kind is None:
-                continue
-            if kind != "archive" and not gzipped and _is_real_file(entry):
-                yield Source(name=entry.path, kind=kind, site=site, path=entry.path)
-            else:
+            if kind_of(entry.name)[0] is not None:
                 yield from _file_sources(entry.path, limits, explicit=False)
         pending.extend(reversed(subfolders))
 
@@ -100,13 +89,6 @@ def _is_linked_dir(entry: os.DirEntry) -> bool:
     try:
         return entry.is_symlink() and entry.is_dir()
     except OSError:  # a symlink loop: not a folder; reading it reports the loop
-        return False
-
-
-def _is_real_file(entry: os.DirEntry) -> bool:
-    try:
-        return entry.is_file(follow_symlinks=False)
-    except OSError:
         return False
 
 

@@ -1,18 +1,18 @@
 """A fast, bomb-proof YAML backend for python-frontmatter's handler interface.
 
-python-frontmatter stays the format layer (delimiters, splitting); only the YAML parse is swapped:
-yaml-rs (Rust) parses these headers about 6x faster than PyYAML's C loader and caps alias
-expansion natively. PyYAML's C loader (or its pure-Python loader) is the fallback when yaml-rs is
-not installed, and the second opinion when yaml-rs rejects a header, so both backends accept
-the same documents. ``tests/test_yaml_backend.py`` checks both give identical values on the corpus.
+python-frontmatter stays the format layer (delimiters, splitting); only the YAML parse is
+swapped: yaml-rs (Rust) parses these headers faster than PyYAML's C loader and caps alias
+expansion natively. PyYAML's C loader (or its pure-Python loader) is the fallback when yaml-rs
+is not installed, and the second opinion when yaml-rs rejects a header, so both backends
+accept the same documents. ``tests/load/test_corpus.py`` checks both give identical values on
+the corpus.
 
 Both backends read plain scalars alike: PyYAML through ``yaml_core.CoreSchemaLoader``, which
 resolves them as yaml-rs does (YAML 1.2 core: ``no`` and ``1:20`` are text, ``017`` is 17,
 ``1e3`` a number). Neither turns scalars into dates: a time is text at this layer, and the
 schema reads it (``normalize._timestamp``) only in the fields that hold times, as it does for
 JSON. So a title "2021-05-10" is text whether quoted or not (yaml-rs resolves even *quoted*
-scalars like "2021-05-10" to dates unless told not to; every header used to be scanned for
-such scalars, ~5 us a header).
+scalars like "2021-05-10" to dates unless told not to).
 """
 
 from __future__ import annotations
@@ -32,23 +32,18 @@ except ImportError:  # pragma: no cover
     yaml_rs = None
 
 
-def _needs_pyyaml(text: str | bytes) -> bool:
+def _needs_pyyaml(text: str) -> bool:
     """Headers yaml-rs would read wrongly, so PyYAML reads them: ``<<`` merge keys (yaml-rs
     keeps "<<" as a key, so merged fields go missing; any "<<" counts, "<< :" included) and
     tags, which yaml-rs ignores (``!!binary``, ``!local``, ``!<verbatim>``, a tagged
-    document) where PyYAML builds or refuses the value. Neither occurs in the corpus. A
-    one-character search (memchr) first: most headers hold no "<" or "!" at all (a substring
-    or pattern search scans ~1 ns per character, ~5 us a header). UTF-8 bytes give the same
-    answer as their text: every character looked at is ASCII."""
-    if isinstance(text, bytes):
-        return (b"<" in text and b"<<" in text) or _has_tag(text, b"!", b" \t\n[{,:")
+    document) where PyYAML builds or refuses the value. Neither occurs in the corpus."""
     return ("<" in text and "<<" in text) or _has_tag(text, "!", " \t\n[{,:")
 
 
-def _has_tag(text: Any, bang: Any, leads: Any) -> bool:
+def _has_tag(text: str, bang: str, leads: str) -> bool:
     """A "!" where a tag can start: first, or after a space, tab, newline, "[", "{", "," or
-    ":" (``{"a":!t 1}``); each "!" is found by memchr. "Wow!" in a title is not one, and a
-    false alarm ("Hei !") costs only speed: PyYAML reads plain values as yaml-rs does."""
+    ":" (``{"a":!t 1}``). "Wow!" in a title is not one, and a false alarm ("Hei !") costs
+    nothing: PyYAML reads plain values as yaml-rs does."""
     at = text.find(bang)
     while at != -1:
         if at == 0 or text[at - 1 : at] in leads:
@@ -79,11 +74,6 @@ def _pyyaml_load(text: str, line_offset: int) -> Any:
         ) from None
 
 
-# The ASCII characters str.strip() removes, CR and LF aside (bytes.strip() stops at \x1c-\x1f).
-_TEXT_SPACES = b" \t\x0b\x0c\x1c\x1d\x1e\x1f"
-NOT_READ = object()  # FastYAMLHandler.load_bytes: left to the text path
-
-
 def _count_aliases(text: str) -> bool:
     return "*" in text and "&" in text
 
@@ -97,7 +87,7 @@ class FastYAMLHandler(YAMLHandler):
         self.backend = "pyyaml" if backend == "pyyaml" or yaml_rs is None else "yaml-rs"
         self.line_offset = 1  # the opening "---" line precedes the header
         if self.backend == "yaml-rs":
-            # How yaml-rs reads every header, from text (load) or from bytes (load_bytes).
+            # How yaml-rs reads every header.
             self._yaml_rs_options: dict[str, Any] = {
                 "parse_datetime": False,
                 "alias_limits": yaml_rs.AliasLimits(
@@ -124,48 +114,6 @@ class FastYAMLHandler(YAMLHandler):
                 header = text[start : end + 1] if end + 1 > start else ""
                 return header, text[line_end + 1 :] if line_end != -1 else ""
             position = end + 2
-
-    def split_bytes(self, data: bytes) -> tuple[bytes, bytes] | None:
-        """:meth:`split` of a file's UTF-8 bytes, or None where only the text can tell.
-
-        Why: decoding a whole record to text only for yaml-rs to encode its header back to
-        UTF-8 cost ~5 us a record (parse_unit on the corpus: 96 -> 91 us a record without
-        both). Handled: a first line of exactly "---" (CR already turned into LF, as the
-        text path does). A NUL byte, or a closing candidate line whose rest is not ASCII, is
-        left to the text path, whose answer it could change (``str.strip`` also strips
-        Unicode spaces).
-        """
-        if not data.startswith(b"---\n") or b"\0" in data:
-            return None
-        position = 4
-        while True:
-            end = data.find(b"\n---", position - 1)
-            if end == -1:
-                return None  # not closed: the text path reports it
-            line_end = data.find(b"\n", end + 1)
-            rest = data[end + 1 : line_end if line_end != -1 else len(data)].strip(b"-")
-            if not rest.isascii():
-                return None
-            if not rest.strip(_TEXT_SPACES):  # what str.strip() strips, CR and LF aside
-                return data[4 : end + 1], data[line_end + 1 :] if line_end != -1 else b""
-            position = end + 2
-
-    def load_bytes(self, fm: bytes) -> Any:
-        """:meth:`load` of a UTF-8 header; ``NOT_READ`` where the text path must decide.
-
-        That is: PyYAML is the reader (see :func:`_needs_pyyaml`), or yaml-rs refuses the
-        header (bad UTF-8, bad YAML, too many aliases). The text path then reads it again and
-        reports exactly what it always did. yaml-rs reads bytes as it reads their text
-        (``tests/test_yaml_backend.py`` compares them).
-        """
-        if self.backend == "pyyaml" or _needs_pyyaml(fm):
-            return NOT_READ
-        try:
-            return yaml_rs.load(
-                fm, encoding="utf-8", encoder_errors="strict", **self._yaml_rs_options
-            )
-        except yaml_rs.YAMLDecodeError:
-            return NOT_READ
 
     def load(self, fm: str, **kwargs: object) -> Any:
         if self.backend == "pyyaml" or _needs_pyyaml(fm):

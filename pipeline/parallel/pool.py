@@ -16,7 +16,6 @@ thread, for one); parsing and scoring need neither. A worker killed midway is re
 from __future__ import annotations
 
 import ctypes
-import gc
 import multiprocessing
 import os
 import signal
@@ -34,22 +33,11 @@ from pipeline.errors import WorkerDiedError
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
 LIVENESS_POLL = 1.0  # seconds a wait for a result lasts before the workers are looked at
 _WORKER_TASK: Callable[[Any], Any] | None = None  # this worker's task, inherited by fork
-GC_YOUNG_THRESHOLD = 10_000  # allocations between collections of the youngest generation
 
 
 def _install(task: Callable[[Any], Any], setup: Callable[[], None] | None, parent: int) -> None:
     global _WORKER_TASK
     _end_with_parent(parent)
-    # What the worker inherited (modules, the model: ~140k objects) lives until it ends:
-    # frozen, the collector no longer walks it at each full collection (~3 % of a scoring
-    # worker's time, measured), nor writes to those pages (which fork shares until written).
-    gc.freeze()
-    # Parsing allocates ~100 objects a record, all alive until their unit is done, and
-    # almost no cycles (32 objects a unit of 2,000 records, measured). With a collection of
-    # the youngest generation every 700 allocations (Python 3.11's default), the older
-    # generations they are promoted to were collected ~14x as often as at 10,000: ~3 % of a
-    # worker's time (measured). What cycles a task leaves are freed before the next (_run).
-    gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
     # Ctrl-C reaches the whole process group: the parent stops the workers itself, so they
     # must not each die printing a KeyboardInterrupt traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -78,10 +66,6 @@ def _end_with_parent(parent: int) -> None:
 
 def _run(item: Any) -> Any:
     assert _WORKER_TASK is not None
-    # The previous task's result is sent and dropped by now: a full collection frees any
-    # cycle that task left, so none outlives the next one however rarely the collector runs.
-    # It walks little more than this task's input, the inherited heap being frozen.
-    gc.collect()
     return _WORKER_TASK(item)
 
 

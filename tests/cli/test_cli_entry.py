@@ -1,4 +1,4 @@
-"""The `score` entry point: exit statuses and complete output survive the fast exit."""
+"""The `score` entry point: exit statuses, and complete output or one clear line."""
 
 from __future__ import annotations
 

@@ -9,11 +9,8 @@ import pandas as pd
 import pytest
 from helpers import CORPUS, SHARED, needs_corpus
 
-from pipeline.limits import DEFAULT_LIMITS
 from pipeline.load import load_records
-from pipeline.load import parse as records
-from pipeline.load.parse import decode_text, parse_source
-from pipeline.load.sources import Source
+from pipeline.load.parse import decode_text
 from pipeline.load.yaml_backend import FastYAMLHandler
 from pipeline.schema import COLUMNS
 
@@ -82,19 +79,3 @@ def test_yaml_backends_agree_on_every_corpus_file():
     for path in files:
         header, _ = fast.split(decode_text(path.read_bytes()))
         assert fast.load(header) == fallback.load(header), path
-
-
-@needs_corpus
-def test_the_bytes_path_reads_every_corpus_file_as_the_text_path(monkeypatch):
-    """Each Markdown file parsed from its bytes (the usual path) and from its decoded text."""
-    files = sorted(CORPUS.rglob("*.md"))
-    sources = [Source(str(p), "markdown", p.parent.name, path=str(p)) for p in files]
-    fast = [repr(list(parse_source(s))) for s in sources]
-    taken = sum(
-        records._parse_markdown_bytes(p.read_bytes(), s, DEFAULT_LIMITS, "auto") is not None
-        for p, s in zip(files, sources, strict=True)
-    )
-    monkeypatch.setattr(records, "_parse_markdown_bytes", lambda *args: None)
-    text = [repr(list(parse_source(s))) for s in sources]
-    assert fast == text
-    assert taken >= len(files) - 5  # the bytes path is the usual one

@@ -28,11 +28,11 @@ from helpers import (
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pipeline.errors import LoadError
 from pipeline.identity import canonical_url
 from pipeline.limits import Limits
 from pipeline.load import load_records
 from pipeline.load import normalize as normalize_module
-from pipeline.load import parse as parse_module
 from pipeline.load.normalize import normalize
 from pipeline.load.parse import parse_source
 from pipeline.load.sources import Source
@@ -301,10 +301,10 @@ def test_crlf_loads_with_the_same_values(tmp_path):
     assert "\r" not in result.frame["body"].iloc[1]
 
 
-# --- the bytes path: the same record, or the same error, as the text path -------------------
+# --- odd files: one record or one error line each, never an exception ----------------------
 
 _RECORD = to_markdown(make_record(), body="line one\nline two")
-SAME_AS_TEXT: dict[str, bytes] = {
+ODD_FILES: dict[str, bytes] = {
     "plain": _RECORD.encode(),
     "crlf": _RECORD.replace("\n", "\r\n").encode(),
     "lone_cr": _RECORD.replace("\n", "\r").encode(),
@@ -332,28 +332,30 @@ SAME_AS_TEXT: dict[str, bytes] = {
 }
 
 
-def _both_paths(path: Path, monkeypatch) -> tuple[list, list]:
-    source = Source(str(path), "markdown", "s", path=str(path))
-    fast = [repr(item) for item in parse_source(source)]
-    with monkeypatch.context() as m:
-        m.setattr(parse_module, "_parse_markdown_bytes", lambda *args: None)
-        text = [repr(item) for item in parse_source(source)]
-    return fast, text
+def _parsed(path: Path) -> list:
+    """What parse_source gives for one Markdown file: exactly one record or one error."""
+    items = list(parse_source(Source(str(path), "markdown", "s", path=str(path))))
+    assert len(items) == 1
+    if isinstance(items[0], LoadError):
+        assert "\n" not in items[0].reason and items[0].reason
+    else:
+        assert isinstance(items[0], dict)
+    return items
 
 
-@pytest.mark.parametrize("case", sorted(SAME_AS_TEXT))
-def test_the_bytes_path_reads_a_file_as_the_text_path_does(tmp_path, monkeypatch, case):
-    path = write(tmp_path / f"{case}.md", SAME_AS_TEXT[case])
-    fast, text = _both_paths(path, monkeypatch)
-    assert fast == text
+@pytest.mark.parametrize("case", sorted(ODD_FILES))
+def test_odd_files_give_one_record_or_one_error(tmp_path, case):
+    _parsed(write(tmp_path / f"{case}.md", ODD_FILES[case]))
 
 
-@pytest.mark.parametrize("case", ["plain", "crlf", "lone_cr", "non_ascii", "closing_with_x1c"])
-def test_common_files_take_the_bytes_path(case):
-    source = Source("a.md", "markdown", "s")
-    assert (
-        parse_module._parse_markdown_bytes(SAME_AS_TEXT[case], source, Limits(), "auto") is not None
-    )
+@pytest.mark.parametrize("case", ["crlf", "lone_cr", "bom"])
+def test_line_ends_and_a_bom_read_as_the_plain_file(tmp_path, case):
+    def record(name: str) -> dict:
+        path = write(tmp_path / name / "a.md", ODD_FILES[name])
+        (item,) = _parsed(path)
+        return {k: v for k, v in item.items() if v != str(path)}
+
+    assert record(case) == record("plain")
 
 
 _PIECES = st.sampled_from(
@@ -398,13 +400,11 @@ _CLOSINGS = st.sampled_from(
     crlf=st.booleans(),
     junk=st.binary(max_size=2),
 )
-def test_any_file_reads_alike_on_both_paths(header, closing, body, crlf, junk):
+def test_any_file_gives_one_record_or_one_error(header, closing, body, crlf, junk):
     text = f"---\n{header}{closing}{body}"
     content = (text.replace("\n", "\r\n") if crlf else text).encode() + junk
-    with tempfile.TemporaryDirectory() as folder, pytest.MonkeyPatch.context() as monkeypatch:
-        path = write(Path(folder) / "a.md", content)
-        fast, text_path = _both_paths(path, monkeypatch)
-    assert fast == text_path
+    with tempfile.TemporaryDirectory() as folder:
+        _parsed(write(Path(folder) / "a.md", content))
 
 
 def test_field_over_the_field_cap(tmp_path):

@@ -11,7 +11,7 @@ from helpers import make_record, yaml_header
 
 from pipeline.errors import RecordError
 from pipeline.limits import Limits
-from pipeline.load.yaml_backend import NOT_READ, FastYAMLHandler, _needs_pyyaml
+from pipeline.load.yaml_backend import FastYAMLHandler
 
 BACKENDS = ["yaml-rs", "pyyaml"]
 
@@ -71,29 +71,6 @@ ODD_TEXT = {
     "astral": 'title: "\U0001f600 e\u0301"\n',
     "non_characters": "title: \ufffe\uffff\n",
 }
-
-
-@pytest.mark.parametrize("name", sorted({**HEADERS, **ODD_TEXT}))
-def test_yaml_rs_reads_utf8_bytes_as_it_reads_their_text(name):
-    """What the bytes path of records.parse_source rests on (FastYAMLHandler.load_bytes)."""
-    text = {**HEADERS, **ODD_TEXT}[name]
-    handler = FastYAMLHandler()
-    from_bytes = handler.load_bytes(text.encode())
-    if _needs_pyyaml(text):  # tags, merge keys: PyYAML reads them, on the text path
-        assert from_bytes is NOT_READ
-        return
-    assert from_bytes == handler.load(text)
-    assert [type(v) for v in from_bytes.values()] == [type(v) for v in handler.load(text).values()]
-
-
-@pytest.mark.parametrize("data", [b"title: caf\xe9\n", b"t: \xed\xa0\x80\n", b"t: \xc0\xaf\n"])
-def test_bad_utf8_is_left_to_the_text_path(data):
-    assert FastYAMLHandler().load_bytes(data) is NOT_READ
-
-
-@pytest.mark.parametrize("header", ["x: !custom 3\n", "base: &b {a: 1}\n<<: *b\n", "t: [x\n"])
-def test_pyyaml_headers_and_yaml_errors_are_left_to_the_text_path(header):
-    assert FastYAMLHandler().load_bytes(header.encode()) is NOT_READ
 
 
 def test_times_stay_text_on_both_backends():

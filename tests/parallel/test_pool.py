@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import json
 import multiprocessing
 import os
@@ -11,12 +10,11 @@ import subprocess
 import sys
 import textwrap
 import time
-import weakref
 
 import pytest
 
 from pipeline.errors import WorkerDiedError
-from pipeline.parallel.pool import GC_YOUNG_THRESHOLD, OrderedPool
+from pipeline.parallel.pool import OrderedPool
 
 
 def _slow_square(item: int) -> int:
@@ -28,47 +26,6 @@ def _fail_on_three(item: int) -> int:
     if item == 3:
         raise ValueError("three is bad")
     return item
-
-
-def _collector_state(_: object) -> tuple[int, int]:
-    return gc.get_threshold()[0], gc.get_freeze_count()
-
-
-class _Node:
-    """An object that can be weakly referenced (a list cannot)."""
-
-
-_CYCLES_MADE: list[weakref.ref[_Node]] = []  # in the worker: a weak reference to each cycle
-
-
-def _make_a_cycle_or_look(item: str) -> bool | None:
-    """On "make", leave a reference cycle behind; on "look", say whether all such are gone."""
-    if item == "make":
-        node = _Node()
-        node.itself = node  # type: ignore[attr-defined]
-        _CYCLES_MADE.append(weakref.ref(node))
-        return None
-    return all(ref() is None for ref in _CYCLES_MADE)
-
-
-def test_a_cycle_a_task_leaves_is_freed_before_the_next_task() -> None:
-    """Collecting rarely during a task, a worker still frees what each task left."""
-    with OrderedPool(_make_a_cycle_or_look, 1, max_bytes=10**9, fork=True) as pool:
-        got = [*pool.submit("make"), *pool.submit("look"), *pool.drain()]
-    assert got == [None, True]
-
-
-def test_workers_tune_their_own_collector_and_leave_the_callers_alone() -> None:
-    """Workers freeze what they inherit and collect less often; the caller (a notebook, say)
-    keeps its own collector settings."""
-    before = gc.get_threshold(), gc.get_freeze_count()
-    with OrderedPool(_collector_state, 2, max_bytes=10**9) as pool:
-        states = [*pool.submit(0), *pool.submit(1), *pool.drain()]
-    assert len(states) == 2
-    for threshold, frozen in states:
-        assert threshold == GC_YOUNG_THRESHOLD
-        assert frozen > 0
-    assert (gc.get_threshold(), gc.get_freeze_count()) == before
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
