@@ -20,6 +20,7 @@ class Limits:
     max_yaml_alias_expansions: int = 100  # per anchor; a few are normal, a bomb needs millions
     max_yaml_replayed_events: int = 10_000  # total events replayed through aliases in one header
     max_records_per_file: int = 1_000_000  # records in one JSON array / feed page / JSONL file
+    max_batch_bytes: int = 32 * MiB  # input bytes parsed together (one unit of work)
 
 
 DEFAULT_LIMITS = Limits()

@@ -23,6 +23,7 @@ from pipeline.errors import (
     UnusableDataError,
     UsageError,
     WorkerDiedError,
+    printable,
 )
 
 EXIT_OK = 0
@@ -69,7 +70,7 @@ def print_error(error: LoadError) -> None:
 
 def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
     """Print a one-line error and return the Exit to raise."""
-    typer.echo(f"error: {' '.join(message.split())}", err=True)
+    typer.echo(f"error: {printable(' '.join(message.split()))}", err=True)
     return typer.Exit(code)
 
 

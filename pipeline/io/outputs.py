@@ -14,7 +14,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import IO, Any
 
@@ -23,7 +23,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.errors import LoadError, UsageError
+from pipeline.errors import LoadError, OutputWriteError, UsageError, one_line
 from pipeline.io.atomic import AtomicFile, BusyError
 from pipeline.load.globs import has_magic, literal_root
 
@@ -323,6 +323,71 @@ def write_frame(frame: pd.DataFrame, path: str | os.PathLike[str] | None) -> Non
         writer.write(frame)
 
 
-def write_errors(path: str | os.PathLike[str], errors: list[LoadError]) -> None:
+ERROR_COLUMNS = ["source", "reason"]
+
+
+def write_errors(path: str | os.PathLike[str], errors: Iterable[LoadError]) -> None:
     """The error report as a table (source, reason), JSON Lines unless the extension says else."""
-    write_frame(pd.DataFrame([e.to_dict() for e in errors], columns=["source", "reason"]), path)
+    with ErrorWriter(path) as writer:
+        for error in errors:
+            writer.add(error)
+
+
+class ErrorWriter:
+    """The error report written as errors are found, a few hundred rows at a time: a dump of
+    millions of bad lines streams to the file instead of being held. Atomic like any output
+    (:class:`TableWriter`); ``close()`` puts it in place, with the header alone if no error."""
+
+    FLUSH_ROWS = 500
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.table = TableWriter(path)
+        self.pending: list[dict[str, str]] = []
+
+    def add(self, error: LoadError) -> None:
+        self.pending.append(error.to_dict())
+        if len(self.pending) >= self.FLUSH_ROWS:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self.pending or not self.table.rows:
+            self.table.write(pd.DataFrame(self.pending, columns=ERROR_COLUMNS))
+        self.pending = []
+
+    def close(self) -> None:
+        try:
+            self._flush()
+        except BaseException:
+            self.table.abort()
+            raise
+        self.table.close()
+
+    def abort(self) -> None:
+        self.table.abort()
+
+    def __enter__(self) -> ErrorWriter:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is not None:
+            self.abort()
+        else:
+            self.close()
+
+
+def tee_errors(
+    report: ErrorWriter | None, on_error: Callable[[LoadError], None] | None
+) -> Callable[[LoadError], None] | None:
+    """``on_error`` that first writes each error to ``report`` (the ``--errors`` file)."""
+    if report is None:
+        return on_error
+
+    def both(error: LoadError) -> None:
+        try:
+            report.add(error)
+        except OSError as exc:
+            raise OutputWriteError(f"cannot write the error report: {one_line(exc)}") from None
+        if on_error is not None:
+            on_error(error)
+
+    return both

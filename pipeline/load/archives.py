@@ -170,11 +170,8 @@ def _tar_members(
             if (stop := budget.take_member()) is not None:
                 yield stop
                 return
-            if not info.isfile():
-                if info.issym() or info.islnk():
-                    yield LoadError(f"{name}::{info.name}", "link member refused")
-                continue
-            if kind_of(info.name)[0] is None or _unsafe_member_name(info.name):
+            skipped = not info.isfile() or kind_of(info.name)[0] is None
+            if skipped or _unsafe_member_name(info.name):
                 # Not read, but a compressed tar must still inflate it to reach the next
                 # member: count it, or a .tgz could make us inflate gigabytes of junk.
                 budget.spend(info.size)
@@ -184,6 +181,10 @@ def _tar_members(
                         f"archive inflates past {limits.max_archive_bytes} bytes; rest not read",
                     )
                     return
+            if not info.isfile():
+                if not info.isdir():
+                    yield LoadError(f"{name}::{info.name}", f"{_tar_kind(info)} refused")
+                continue
 
             def read(room: int, info: tarfile.TarInfo = info) -> bytes:
                 if info.size > room:
@@ -194,6 +195,17 @@ def _tar_members(
 
             if (yield from _member_sources(name, info.name, read, budget, limits, depth)):
                 return  # a tar is one stream: once it is corrupt, reading on only fails again
+
+
+def _tar_kind(info: tarfile.TarInfo) -> str:
+    """What a member that is not a regular file is, for the error report."""
+    if info.issym() or info.islnk():
+        return "link member"
+    if info.isfifo():
+        return "FIFO member"
+    if info.ischr() or info.isblk():
+        return "device member"
+    return f"member of unknown type {info.type!r}"
 
 
 def _zip_members(

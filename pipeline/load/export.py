@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from pipeline.choices import DuplicateRule
-from pipeline.errors import LoadError, OutputWriteError, one_line
-from pipeline.io.outputs import TableWriter, check_outputs, write_errors
+from pipeline.errors import ErrorReport, LoadError, OutputWriteError, one_line
+from pipeline.io.outputs import ErrorWriter, TableWriter, check_outputs, tee_errors
 from pipeline.load.frame import load_records
 
 
@@ -21,7 +21,7 @@ class ExportSummary:
     rows: int = 0
     scored: int = 0
     duplicates: int = 0
-    errors: list[LoadError] = field(default_factory=list)
+    errors: ErrorReport = field(default_factory=ErrorReport)
 
 
 def export(
@@ -45,24 +45,28 @@ def export(
     """
     check_outputs(paths := list(paths), out=out, errors=errors_out)
     writer = TableWriter(out)
+    report: ErrorWriter | None = None
     try:
+        report = ErrorWriter(errors_out) if errors_out is not None else None
         result = load_records(
             paths,
             duplicates=duplicates,
             jobs=jobs,
             strict=strict,
             expand_related=related,
-            on_error=on_error,
+            on_error=tee_errors(report, on_error),
         )
         _write(writer, result.frame)
     except BaseException:  # a bad input (--strict), a crash or a stop: no temporary file left
         writer.abort()
+        if report is not None:
+            report.abort()
         raise
-    if errors_out is not None:
+    if report is not None:
         try:
-            write_errors(errors_out, result.errors)
+            report.close()
         except OSError as exc:
-            raise OutputWriteError(f"cannot write the error report: {exc}") from None
+            raise OutputWriteError(f"cannot write the error report: {one_line(exc)}") from None
     frame = result.frame
     return ExportSummary(
         rows=len(frame),

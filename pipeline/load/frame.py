@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from pipeline.choices import DEFAULT_BATCH_SIZE, DuplicateRule
-from pipeline.errors import LoadError, StrictModeError
+from pipeline.errors import ErrorReport, LoadError, StrictModeError
 from pipeline.limits import DEFAULT_LIMITS, Limits
 from pipeline.load.columns import columns_to_frame, empty_frame, merge_columns
 from pipeline.load.duplicates import mark_duplicates
@@ -27,15 +27,16 @@ class Batch:
     """One batch of the stream: the records read so far as a frame, and the errors beside them."""
 
     frame: pd.DataFrame
-    errors: list[LoadError] = field(default_factory=list)
+    errors: ErrorReport = field(default_factory=ErrorReport)
 
 
 @dataclass
 class LoadResult:
-    """Everything a load produced: the frame of good records and the report of bad inputs."""
+    """Everything a load produced: the frame of good records and the report of bad inputs
+    (every one counted, the first ``MAX_HELD_ERRORS`` held: pass ``on_error`` for all)."""
 
     frame: pd.DataFrame
-    errors: list[LoadError] = field(default_factory=list)
+    errors: ErrorReport = field(default_factory=ErrorReport)
 
     @property
     def ok(self) -> bool:
@@ -88,15 +89,15 @@ class _Rebatcher:
         self.batch_size = batch_size
         self.report = report
         self.parts: list[dict[str, Any]] = []
-        self.errors: list[LoadError] = []
+        self.errors = ErrorReport()
         self.rows = 0
 
     def add_errors(self, errors: list[LoadError]) -> None:
         self.report(errors)
         self.errors.extend(errors)
 
-    def take_errors(self) -> list[LoadError]:
-        errors, self.errors = self.errors, []
+    def take_errors(self) -> ErrorReport:
+        errors, self.errors = self.errors, ErrorReport()
         return errors
 
     def add(self, part: Part) -> Iterator[Batch]:
@@ -143,7 +144,7 @@ def load_records(
     """
     paths = as_path_list(paths)
     frames: list[pd.DataFrame] = []
-    errors: list[LoadError] = []
+    errors = ErrorReport()
     for batch in iter_batches(
         paths,
         batch_size=sys.maxsize,  # one frame for everything (a JSON Lines file adds its own)

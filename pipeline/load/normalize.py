@@ -21,6 +21,17 @@ from pipeline.limits import DEFAULT_LIMITS, Limits
 
 Record = dict[str, Any]
 
+# Front matter keys a record holds (read here, or set by the aggregator): write-back never
+# overwrites one of them with a prediction, except `quality` where it is missing.
+RECORD_KEYS = frozenset(
+    {
+        "title", "excerpt", "content", "body", "category", "categories", "type", "locale",
+        "topics", "publishedDateTime", "originalUrl", "webUrl", "ampWebUrl", "cdnAmpWebUrl",
+        "provider", "images", "related", "featuredContent", "quality", "heat", "published",
+        "secured", "id", "path",
+    }
+)  # fmt: skip
+
 
 def _text(meta: Mapping[str, Any], key: str, limits: Limits, where: str = "") -> str | None:
     value = meta.get(key)

@@ -157,7 +157,7 @@ class LinesChunk:
     name: str
     site: str
     first_line: int
-    items: list[bytes | LoadError]
+    items: list[bytes | LoadError | None]  # None: a blank line
 
     @property
     def nbytes(self) -> int:
@@ -165,12 +165,15 @@ class LinesChunk:
 
 
 def jsonl_chunks(source: Source, limits: Limits, size: int) -> Iterator[LinesChunk]:
-    """Read a JSON Lines source into chunks of at most ``size`` lines (streamed, flat memory)."""
-    items: list[bytes | LoadError] = []
+    """Read a JSON Lines source into chunks of at most ``size`` lines and
+    ``max_batch_bytes`` (streamed: memory is bounded by the caps, whatever the dump holds).
+    Blank lines are dropped as they are read (a line of spaces can be megabytes)."""
+    items: list[bytes | LoadError | None] = []
+    held = 0
     first = 1
     number = 0
     try:
-        stream = open_stream(source)
+        stream = open_stream(source, limits)
     except SourceReadError as exc:  # unreadable, or gone since the walk: one error, go on
         yield LinesChunk(source.name, source.site, 1, [LoadError(source.name, str(exc))])
         return
@@ -186,11 +189,16 @@ def jsonl_chunks(source: Source, limits: Limits, size: int) -> Iterator[LinesChu
                 items.append(
                     LoadError(name, f"line longer than the cap of {limits.max_line_bytes} bytes")
                 )
+            elif raw.isspace():
+                items.append(None)  # keeps the line numbers of the lines after it
             else:
                 items.append(raw)
-            if len(items) >= size:
+                held += len(raw)
+            if len(items) >= size or held >= limits.max_batch_bytes:
                 yield LinesChunk(source.name, source.site, first, items)
-                items, first = [], number + 1
+                items, first, held = [], number + 1, 0
+    except SourceReadError as exc:
+        items.append(LoadError(source.name, str(exc)))
     except (OSError, EOFError) as exc:
         items.append(LoadError(source.name, f"read failed: {one_line(exc)}"))
     finally:
@@ -206,7 +214,7 @@ def parse_lines(chunk: LinesChunk, limits: Limits) -> Iterator[Record | LoadErro
         if isinstance(raw, LoadError):
             yield raw
             continue
-        if not raw.strip():
+        if raw is None or not raw.strip():
             continue
         name = f"{chunk.name}:{number}"
         try:

@@ -42,6 +42,7 @@ class Source:
     data: bytes | None = None  # already-read bytes (archive member)
     gzipped: bool = False  # path holds gzip-compressed content
     stdin: bool = False
+    size: int = 0  # bytes on disk when walked (units are cut by bytes as well as by count)
 
 
 def kind_of(name: str) -> tuple[str | None, bool]:
@@ -143,8 +144,29 @@ def read_bytes(source: Source, limits: Limits = DEFAULT_LIMITS) -> bytes:
         raise SourceReadError(os_reason(exc)) from exc
 
 
-def open_stream(source: Source) -> BinaryIO:
-    """Open a source for line-by-line reading (JSON Lines), so huge dumps stream in flat memory."""
+class _InflationCap:
+    """A gzip stream read line by line that stops past ``cap`` inflated bytes (a bomb of
+    zeros would otherwise be inflated to its end, gigabytes for a few megabytes on disk)."""
+
+    def __init__(self, stream: BinaryIO, cap: int) -> None:
+        self.stream = stream
+        self.cap = cap
+        self.inflated = 0
+
+    def readline(self, size: int = -1) -> bytes:
+        line = self.stream.readline(size)
+        self.inflated += len(line)
+        if self.inflated > self.cap:
+            raise SourceReadError(f"decompressed content larger than the cap of {self.cap} bytes")
+        return line
+
+    def close(self) -> None:
+        self.stream.close()
+
+
+def open_stream(source: Source, limits: Limits = DEFAULT_LIMITS) -> BinaryIO:
+    """Open a source for line-by-line reading (JSON Lines), so huge dumps stream in flat memory;
+    a gzip-compressed file inflates to at most ``max_archive_bytes``."""
     if source.stdin:
         return sys.stdin.buffer
     if source.data is not None:
@@ -152,7 +174,8 @@ def open_stream(source: Source) -> BinaryIO:
     assert source.path is not None
     try:
         if source.gzipped:
-            return gzip.open(source.path, "rb")  # type: ignore[return-value]
+            stream = gzip.open(source.path, "rb")  # noqa: SIM115 (closed by the reader)
+            return _InflationCap(stream, limits.max_archive_bytes)  # type: ignore[return-value]
         return open(source.path, "rb")
     except OSError as exc:
         raise SourceReadError(os_reason(exc)) from exc

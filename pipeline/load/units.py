@@ -143,10 +143,11 @@ def iter_units(
 ) -> Iterator[Unit | LoadError]:
     """The input in order as units of work, for this machine's workers or a cluster's.
 
-    Runs of files are cut every ``chunk_size`` files, or as soon as the archive members among
-    them hold ``max_archive_bytes`` (members are read into memory by the walk); each JSON Lines
-    source becomes chunks of ``chunk_size`` lines (read here, so one huge dump is spread
-    across workers); errors found while walking come in their place.
+    Runs of files are cut every ``chunk_size`` files or ``max_batch_bytes`` (their size on disk,
+    or the bytes of archive members the walk read into memory); each JSON Lines source
+    becomes chunks of ``chunk_size`` lines or ``max_batch_bytes`` (read here, so one huge dump
+    is spread across workers); errors found while walking come in their place. So what one
+    unit holds is bounded by the caps, however large each record is.
     """
     chunk_size = max(1, chunk_size)
     group: list[Source] = []
@@ -162,8 +163,8 @@ def iter_units(
                 yield from jsonl_chunks(item, limits, chunk_size)
             continue
         group.append(item)
-        held += len(item.data) if item.data is not None else 0
-        if len(group) >= chunk_size or held >= limits.max_archive_bytes:
+        held += len(item.data) if item.data is not None else item.size
+        if len(group) >= chunk_size or held >= limits.max_batch_bytes:
             yield group
             group, held = [], 0
     if group:

@@ -112,7 +112,9 @@ def _file_sources(path: str, limits: Limits, *, explicit: bool) -> Iterator[Sour
     if kind != "jsonl" and not gzipped and info.st_size > limits.max_file_bytes:
         yield LoadError(path, f"file too large ({info.st_size} bytes > {limits.max_file_bytes})")
         return
-    yield Source(name=path, kind=kind, site=_site_of(path), path=path, gzipped=gzipped)
+    yield Source(
+        name=path, kind=kind, site=_site_of(path), path=path, gzipped=gzipped, size=info.st_size
+    )
 
 
 def named_folders(paths: Iterable[str]) -> list[str]:

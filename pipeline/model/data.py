@@ -33,13 +33,40 @@ def load_scored(
             "no input: give record paths, or run where ./seeds or ../shared/corpus is"
         )
     result = load_records(paths, on_error=on_error)
-    frame = with_site(result.frame, site)
+    frame, refused = _plausible_scores(with_site(result.frame, site))
+    errors = list(result.errors)
+    for error in refused:
+        errors.append(error)
+        if on_error is not None:
+            on_error(error)
     scored = int(frame["quality"].notna().sum())
     if say is not None:
         say(
             f"loaded {len(frame)} records ({scored} scored) from {len(paths)} path(s): "
-            f"{', '.join(paths)}; bad inputs skipped: {len(result.errors)}"
+            f"{', '.join(paths)}; bad inputs skipped: {len(errors)}"
         )
     if scored == 0:
         raise UnusableDataError("none of the records has a numeric `quality` to learn from")
-    return frame, result.errors
+    return frame, errors
+
+
+MAX_ABS_SCORE = 1_000_000  # far beyond any scale seen (11-189); past it a value is not a score
+
+
+def _plausible_scores(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[LoadError]]:
+    """Scores too large to be scores (1e300 is finite, and overflows a fit) are not learned
+    from: each such record is reported, and kept unscored."""
+    quality = frame["quality"].astype("Float64")
+    wild = (quality.abs() > MAX_ABS_SCORE).fillna(False).to_numpy(dtype=bool)
+    if not wild.any():
+        return frame, []
+    errors = [
+        LoadError(
+            str(source),
+            f"quality {value:.6g} is not a score (beyond ±{MAX_ABS_SCORE:,}); not learned from",
+        )
+        for source, value in zip(frame.loc[wild, "source"], quality[wild], strict=True)
+    ]
+    frame = frame.copy()
+    frame.loc[wild, "quality"] = pd.NA
+    return frame, errors

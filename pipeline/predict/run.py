@@ -22,11 +22,19 @@ import pandas as pd
 
 from pipeline.artifact import Artifact, ArtifactError, load_artifact, read_artifact
 from pipeline.choices import DEFAULT_BATCH_SIZE, DEFAULT_LEVEL, DEFAULT_TOP, Engine, check_site
-from pipeline.errors import LoadError, OutputWriteError, ScoringError, UsageError, one_line
+from pipeline.errors import (
+    ErrorReport,
+    LoadError,
+    OutputWriteError,
+    ScoringError,
+    UsageError,
+    one_line,
+)
 from pipeline.features.observations import record_observations
-from pipeline.io.outputs import TableWriter, check_outputs, write_errors
+from pipeline.io.outputs import ErrorWriter, TableWriter, check_outputs, tee_errors
 from pipeline.io.writeback import WriteBackPlan, WriteBackStats, write_back_batch
 from pipeline.load.frame import iter_batches
+from pipeline.load.normalize import RECORD_KEYS
 from pipeline.load.walk import named_folders
 from pipeline.model.data import with_site
 from pipeline.model.estimator import scoring_model
@@ -82,6 +90,11 @@ class PredictOptions:
             raise UsageError("--write-field needs --write-back")
         if not _FIELD_NAME.match(field):
             raise UsageError(f"--write-field {field!r} is not a valid front matter key")
+        if field in RECORD_KEYS and field != "quality":
+            raise UsageError(
+                f"--write-field {field!r} is a field the records hold; choose a new name "
+                f"(default {DEFAULT_WRITE_FIELD})"
+            )
         if self.write_back and field == "quality" and not self.only_missing:
             raise UsageError(
                 "--write-field quality would overwrite known scores; add --only-missing"
@@ -109,7 +122,7 @@ class PredictSummary:
 
     rows: int = 0
     records: int = 0
-    errors: list[LoadError] = field(default_factory=list)
+    errors: ErrorReport = field(default_factory=ErrorReport)
     write_back: WriteBackStats | None = None
     novelty: Counter[str] = field(default_factory=Counter)
     placed_sites: list[str] = field(default_factory=list)
@@ -151,7 +164,9 @@ def run(
         # collector no longer walks it -- here, and in the workers that inherit it by fork.
         gc.freeze()
     writer = TableWriter(out, decimals=SCORE_DECIMALS)
-    try:  # (from here on, whatever stops the run drops the partial output)
+    report = _error_writer(errors_out, writer)
+    on_error = tee_errors(report, on_error)
+    try:  # (from here on, whatever stops the run drops the partial outputs)
         if local:
             batches: Iterable[ScoredBatch] = local_batches(
                 scorer, paths, batch_size=options.batch_size, jobs=options.jobs
@@ -177,13 +192,26 @@ def run(
             summary.unread_stdin = evidence.unread_stdin
     except BaseException:
         writer.abort()
+        if report is not None:
+            report.abort()
         raise
-    if errors_out is not None:
+    if report is not None:
         try:
-            write_errors(errors_out, summary.errors)
+            report.close()
         except OSError as exc:
-            raise OutputWriteError(f"cannot write the error report: {exc}") from None
+            raise OutputWriteError(f"cannot write the error report: {one_line(exc)}") from None
     return summary
+
+
+def _error_writer(path: str | Path | None, writer: TableWriter) -> ErrorWriter | None:
+    """The error report's file, streamed as errors are found (None: no ``--errors``)."""
+    if path is None:
+        return None
+    try:
+        return ErrorWriter(path)
+    except BaseException:
+        writer.abort()
+        raise
 
 
 def _verify(path: Path) -> bytes:
@@ -275,8 +303,8 @@ def drive(
                     bar.set_postfix(errors=len(summary.errors))  # one refresh per batch
             if writer.rows == 0:
                 writer.write(empty)
-    except BrokenPipeError:  # the reader of standard output left (`| head`): the caller's call
-        raise
+    except (BrokenPipeError, OutputWriteError):  # the reader of standard output left (`| head`)
+        raise  # or the error report failed: the caller's call
     except OSError as exc:  # a full disk: the output is dropped, the original file kept
         where = writer.path or "standard output"
         raise OutputWriteError(f"cannot write {where}: {one_line(exc)}") from None

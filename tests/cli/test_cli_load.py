@@ -255,3 +255,15 @@ def test_an_output_that_cannot_be_written_is_one_line_and_leaves_no_file(
     assert len(_lines(proc.stderr)) == 1 and "Traceback" not in proc.stderr, proc.stderr
     assert "File too large" in proc.stderr
     assert listing(tmp_path / "out") == []
+
+
+def test_a_file_name_with_a_newline_cannot_forge_an_error_line(runner, tmp_path):
+    write_md(tmp_path / "in" / "good.md")
+    write(tmp_path / "in" / "x.md\nerror: nothing wrong here.md", "no front matter\n")
+    result = runner.invoke(app, ["load", str(tmp_path / "in"), "--out", str(tmp_path / "o.csv")])
+    assert result.exit_code == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [
+        f"error: {tmp_path / 'in'}/x.md\\nerror: nothing wrong here.md: "
+        "no front matter (the file must start with a '---' line)"
+    ]

@@ -6,6 +6,7 @@ import builtins
 import errno
 import io
 import os
+import tarfile
 import zipfile
 from pathlib import Path
 
@@ -29,7 +30,9 @@ from helpers import (
 from pipeline.errors import LoadError
 from pipeline.limits import Limits
 from pipeline.load import load_records
+from pipeline.load.parse import jsonl_chunks
 from pipeline.load.sources import Source, SourceReadError, kind_of, read_bytes
+from pipeline.load.units import iter_units
 from pipeline.load.walk import iter_sources
 
 
@@ -447,8 +450,11 @@ def test_iter_sources_names_and_kinds(tmp_path):
     md = write_md(tmp_path / "s" / "a.md")
     jl = write(tmp_path / "s" / "b.jsonl.gz", gz("{}\n"))
     items = list(iter_sources([str(tmp_path / "s"), "-", str(tmp_path / "none.md")]))
-    assert items[0] == Source(name=str(md), kind="markdown", site="s", path=str(md))
-    assert items[1] == Source(name=str(jl), kind="jsonl", site="s", path=str(jl), gzipped=True)
+    size = md.stat().st_size
+    assert items[0] == Source(name=str(md), kind="markdown", site="s", path=str(md), size=size)
+    assert items[1] == Source(
+        name=str(jl), kind="jsonl", site="s", path=str(jl), gzipped=True, size=jl.stat().st_size
+    )
     assert items[2].stdin and items[2].kind == "jsonl"
     assert isinstance(items[3], LoadError)
     assert read_bytes(items[0]) == md.read_bytes()
@@ -512,12 +518,84 @@ def test_an_unopenable_json_lines_file_is_one_error(tmp_path, monkeypatch):
     bad = write(tmp_path / "bad.jsonl", jsonl_text([to_api_object(make_record(2))]))
     real = records.open_stream
 
-    def refuse(source):
+    def refuse(source, limits):
         if source.path == str(bad):
             raise SourceReadError("permission denied")
-        return real(source)
+        return real(source, limits)
 
     monkeypatch.setattr(records, "open_stream", refuse)
     result = _load([bad, good])
     assert_one_error(result.errors, bad, "permission denied")
     assert len(result.frame) == 1
+
+
+def _tar_with(tmp_path: Path, special: list[tarfile.TarInfo], payload: bytes = b"") -> Path:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        raw = to_markdown(make_record(1)).encode()
+        info = tarfile.TarInfo("ok.md")
+        info.size = len(raw)
+        archive.addfile(info, io.BytesIO(raw))
+        for member in special:
+            archive.addfile(member, io.BytesIO(payload) if member.size else None)
+    return write(tmp_path / "special.tgz", buffer.getvalue())
+
+
+def test_special_and_unknown_tar_members_are_reported_not_skipped_silently(tmp_path):
+    fifo = tarfile.TarInfo("pipe.md")
+    fifo.type = tarfile.FIFOTYPE
+    device = tarfile.TarInfo("dev.md")
+    device.type = tarfile.CHRTYPE
+    odd = tarfile.TarInfo("odd.md")
+    odd.type = b"Z"  # a type this reader does not know
+    path = _tar_with(tmp_path, [fifo, device, odd])
+    result = _load(path)
+    reasons = {e.source: e.reason for e in result.errors}
+    assert reasons == {
+        f"{path}::pipe.md": "FIFO member refused",
+        f"{path}::dev.md": "device member refused",
+        f"{path}::odd.md": "member of unknown type b'Z' refused",
+    }
+    assert list(result.frame["source"]) == [f"{path}::ok.md"]
+
+
+def test_unknown_tar_members_inflated_to_skip_them_count_against_the_cap(tmp_path):
+    odd = tarfile.TarInfo("junk.md")
+    odd.type = b"Z"
+    odd.size = 3_000_000  # inflated (to reach the next member) though never read
+    path = _tar_with(tmp_path, [odd], payload=b"\0" * odd.size)
+    assert path.stat().st_size < 50_000
+    result = _load(path, limits=Limits(max_archive_bytes=1_000_000))
+    assert any("inflates past 1000000 bytes" in e.reason for e in result.errors)
+    assert list(result.frame["source"]) == [f"{path}::ok.md"]
+
+
+def test_a_gzip_json_lines_dump_inflates_only_up_to_the_archive_cap(tmp_path):
+    lines = jsonl_text([to_api_object(make_record(i)) for i in (1, 2)]) + "0" * 300_000 + "\n"
+    path = write(tmp_path / "zeros.jsonl.gz", gz(lines))
+    result = _load(path, limits=Limits(max_archive_bytes=100_000, max_line_bytes=50_000))
+    assert_one_error(result.errors, path, "decompressed content larger than the cap of 100000")
+    assert len(result.frame) == 2  # the lines before the cap are kept
+
+
+def test_json_lines_chunks_are_bounded_by_bytes_and_hold_no_blank_lines(tmp_path):
+    record = jsonl_text([to_api_object(make_record(1, excerpt="e" * 5_000))])
+    blank = " " * 200_000 + "\n"
+    path = write(tmp_path / "dump.jsonl.gz", gz((record + blank) * 20))
+    source = Source(str(path), "jsonl", "s", path=str(path), gzipped=True)
+    limits = Limits(max_batch_bytes=20_000)
+    chunks = list(jsonl_chunks(source, limits, size=1_000))
+    held = [sum(len(i) for i in c.items if isinstance(i, bytes)) for c in chunks]
+    assert len(chunks) > 1 and max(held) < 20_000 + len(record)
+    assert all(i is None or not i.isspace() for c in chunks for i in c.items)
+    result = _load(path, limits=limits)
+    assert result.ok and len(result.frame) == 20
+    assert [c.first_line for c in chunks][:2] == [1, chunks[0].first_line + len(chunks[0].items)]
+
+
+def test_runs_of_files_are_cut_by_bytes_as_well_as_by_count(tmp_path):
+    for i in range(6):
+        write_md(tmp_path / "s" / f"{i}.md", make_record(i + 1), body="b" * 10_000)
+    units = list(iter_units([str(tmp_path / "s")], Limits(max_batch_bytes=25_000), 100))
+    assert [len(u) for u in units] == [3, 3]
+    assert [len(u) for u in iter_units([str(tmp_path / "s")], Limits(), 100)] == [6]

@@ -180,6 +180,29 @@ def test_bad_inputs_beside_good_ones_still_train_and_exit_1(feed: Path, tmp_path
     assert model.exists() and "bad inputs were skipped" in result.stderr
 
 
+@pytest.mark.parametrize("wild", [1e300, -1e300, 2**63, 1_000_001])
+def test_a_score_too_large_to_be_one_is_reported_not_learned_from(
+    feed: Path, tmp_path: Path, wild: float
+) -> None:
+    """A finite but huge `quality` (it overflows a fit): that record is a bad input (exit 1,
+    one line naming it), the model is saved from the others and stays on their scale."""
+    lines = feed.read_text().splitlines()
+    record = json.loads(lines[3])
+    record["quality"] = wild
+    lines[3] = json.dumps(record)
+    dump = tmp_path / "in" / "wild.jsonl"
+    dump.parent.mkdir()
+    dump.write_text("\n".join(lines) + "\n")
+    model = tmp_path / "m.joblib"
+    result = CliRunner().invoke(app, ["train", str(dump), "--model", str(model)])
+    assert result.exit_code == 1, result.output
+    assert f"error: {dump}:4: quality" in result.stderr and "not a score" in result.stderr
+    assert "Traceback" not in result.output
+    artifact = load_artifact(model)
+    assert artifact.metadata["sites"] == {"in": 159}
+    assert max(abs(b) for b in artifact.model[-1].bounds_) < 1_000
+
+
 def test_a_site_named_on_the_command_line(feed: Path, tmp_path: Path) -> None:
     model = tmp_path / "m.joblib"
     result = CliRunner().invoke(app, ["train", str(feed), "--model", str(model), "--site", "news"])
