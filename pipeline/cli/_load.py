@@ -55,7 +55,9 @@ def load_command(
             jobs=jobs,
             on_error=print_error,
         )
-    if out is not None:
+    if out is not None and not summary.written:
+        say(f"no input could be read: nothing written to {out}; bad inputs: {len(summary.errors)}")
+    elif out is not None:
         say(
             f"{summary.rows} records ({summary.scored} scored, {summary.duplicates} "
             f"duplicates) -> {out}; bad inputs: {len(summary.errors)}"

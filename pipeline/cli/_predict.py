@@ -159,6 +159,8 @@ def predict_command(
 def _report(summary: PredictSummary, out: Path | None, write_back: bool) -> None:
     """One summary line (and a note on records that could not be written back) on stderr."""
     target = f" -> {out}" if out is not None else ""
+    if not summary.written:
+        target = f"; nothing written to {out}" if out is not None else ""
     line = f"{summary.rows} rows from {summary.records} records{target}; "
     line += f"bad inputs: {len(summary.errors)}"
     stats = summary.write_back

@@ -18,6 +18,7 @@ from pipeline.load.frame import load_records
 class ExportSummary:
     """What a load wrote: the records (scored, duplicates) and the bad inputs beside them."""
 
+    written: bool = True  # False: no input could be read, so no table was written
     rows: int = 0
     scored: int = 0
     duplicates: int = 0
@@ -56,7 +57,10 @@ def export(
             expand_related=related,
             on_error=tee_errors(report, on_error),
         )
-        _write(writer, result.frame)
+        if len(result.frame) or not result.errors:
+            _write(writer, result.frame)
+        else:  # no input could be read: nothing to write, no empty file
+            writer.abort()
     except BaseException:  # a bad input (--strict), a crash or a stop: no temporary file left
         writer.abort()
         if report is not None:
@@ -69,6 +73,7 @@ def export(
             raise OutputWriteError(f"cannot write the error report: {one_line(exc)}") from None
     frame = result.frame
     return ExportSummary(
+        written=bool(len(frame)) or not result.errors,
         rows=len(frame),
         scored=int(frame["quality"].notna().sum()),
         duplicates=int(frame["is_duplicate"].sum()),

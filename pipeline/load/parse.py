@@ -9,6 +9,7 @@ schema by :func:`~pipeline.load.normalize.normalize`) or one
 from __future__ import annotations
 
 import codecs
+import csv
 import json
 import re
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from pipeline.errors import LoadError, RecordError, one_line
 from pipeline.limits import DEFAULT_LIMITS, Limits
 from pipeline.load.normalize import Record, normalize
 from pipeline.load.sources import Source, SourceReadError, open_stream, read_bytes
+from pipeline.load.tables import check_known, csv_rows, is_table_row, parquet_rows, table_record
 from pipeline.load.yaml_backend import FastYAMLHandler
 
 JSONL_CHUNK_LINES = 250  # lines read ahead of parsing when a JSON Lines source is parsed here
@@ -44,14 +46,19 @@ def parse_source(
         data = read_bytes(source, limits)
         if source.kind == "markdown":
             yield parse_markdown(decode_text(data), source, limits, yaml_backend=yaml_backend)
+        elif source.kind == "csv":
+            yield from _parse_csv(decode_text(data, line_ends=False), source, limits)
+        elif source.kind == "parquet":
+            yield from _parse_parquet(data, source, limits)
         else:
             yield from _parse_json_document(decode_text(data), source, limits)
     except (RecordError, SourceReadError) as exc:
         yield LoadError(source.name, str(exc))
 
 
-def decode_text(data: bytes) -> str:
-    """Bytes to text: refuse empty, binary and invalid UTF-8; drop a BOM; CRLF to LF."""
+def decode_text(data: bytes, *, line_ends: bool = True) -> str:
+    """Bytes to text: refuse empty, binary and invalid UTF-8; drop a BOM; CRLF and CR to LF
+    (``line_ends``: a CSV's quoted cells keep theirs)."""
     if not data.strip():
         raise RecordError("empty file")
     if data.startswith(codecs.BOM_UTF8):
@@ -63,7 +70,7 @@ def decode_text(data: bytes) -> str:
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         raise RecordError(f"invalid UTF-8 at line {line} (byte {exc.start})") from None
-    if "\r" in text:
+    if line_ends and "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     return text
 
@@ -91,6 +98,15 @@ def parse_markdown(
 
 
 # --- JSON: feed pages, single records, arrays, JSON Lines -----------------------------------
+
+
+def read_object(item: dict[str, Any], name: str, site: str, limits: Limits) -> Record:
+    """A JSON object as a record: a feed object, or a row of our own tables (``score load``'s
+    JSON Lines); an object with no record field at all is refused."""
+    if is_table_row(item):
+        return table_record(item, name, site, limits)
+    check_known(item)
+    return normalize(item, None, name, site, limits)
 
 
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
@@ -127,7 +143,7 @@ def _parse_json_document(text: str, source: Source, limits: Limits) -> Iterator[
         items = document
     elif isinstance(document, dict):
         _check_unicode(document, _suspect_surrogates(text))
-        yield normalize(document, None, source.name, source.site, limits)
+        yield read_object(document, source.name, source.site, limits)
         return
     else:
         raise RecordError(f"JSON top level is a {type(document).__name__}, not a record or list")
@@ -140,7 +156,7 @@ def _parse_json_document(text: str, source: Source, limits: Limits) -> Iterator[
             if not isinstance(item, dict):
                 raise RecordError(f"item is a {type(item).__name__}, not a record object")
             _check_unicode(item, suspect)
-            yield normalize(item, None, name, source.site, limits)
+            yield read_object(item, name, source.site, limits)
         except RecordError as exc:
             yield LoadError(name, str(exc))
 
@@ -223,7 +239,7 @@ def parse_lines(chunk: LinesChunk, limits: Limits) -> Iterator[Record | LoadErro
             if not isinstance(item, dict):
                 raise RecordError(f"line is a JSON {type(item).__name__}, not a record object")
             _check_unicode(item, _suspect_surrogates(text))
-            yield normalize(item, None, name, chunk.site, limits)
+            yield read_object(item, name, chunk.site, limits)
         except json.JSONDecodeError as exc:
             yield LoadError(name, f"invalid JSON at column {exc.colno}: {exc.msg}")
         except RecursionError:
@@ -237,6 +253,47 @@ def parse_lines(chunk: LinesChunk, limits: Limits) -> Iterator[Record | LoadErro
 def _parse_jsonl(source: Source, limits: Limits) -> Iterator[Record | LoadError]:
     for chunk in jsonl_chunks(source, limits, JSONL_CHUNK_LINES):
         yield from parse_lines(chunk, limits)
+
+
+def _parse_csv(text: str, source: Source, limits: Limits) -> Iterator[Record | LoadError]:
+    """A CSV table that ``score load`` wrote (a header line, one record per row)."""
+    try:
+        for number, row in csv_rows(text):
+            name = f"{source.name}:{number}"
+            if number > limits.max_records_per_file:
+                yield LoadError(name, f"more than {limits.max_records_per_file} rows; rest skipped")
+                return
+            try:
+                yield _table_row(row, name, source.site, limits)
+            except RecordError as exc:
+                yield LoadError(name, str(exc))
+    except csv.Error as exc:
+        raise RecordError(f"invalid CSV: {one_line(exc, 120)}") from None
+
+
+def _parse_parquet(data: bytes, source: Source, limits: Limits) -> Iterator[Record | LoadError]:
+    """A Parquet table that ``score load`` wrote."""
+    import pyarrow as pa
+
+    try:
+        for index, row in enumerate(parquet_rows(data)):
+            name = f"{source.name}[{index}]"
+            if index >= limits.max_records_per_file:
+                yield LoadError(name, f"more than {limits.max_records_per_file} rows; rest skipped")
+                return
+            try:
+                yield _table_row(row, name, source.site, limits)
+            except RecordError as exc:
+                yield LoadError(name, str(exc))
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise RecordError(f"unreadable Parquet: {one_line(exc, 120)}") from None
+
+
+def _table_row(row: dict[str, Any], name: str, site: str, limits: Limits) -> Record:
+    if not is_table_row(row):
+        check_known(row)
+        raise RecordError("not a table that `score load` wrote (no provider_domain, url columns)")
+    return table_record(row, name, site, limits)
 
 
 def _capped_lines(stream: Any, cap: int) -> Iterator[bytes | None]:

@@ -22,9 +22,10 @@ from pipeline.limits import DEFAULT_LIMITS, Limits, MiB
 MARKDOWN_SUFFIXES = (".md", ".markdown", ".txt")
 JSON_SUFFIXES = (".json",)
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
+TABLE_SUFFIXES = (".csv", ".parquet")  # our own tables: read when named, not in folder walks
 TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz")
 ZIP_SUFFIXES = (".zip",)
-RECORD_SUFFIXES = MARKDOWN_SUFFIXES + JSON_SUFFIXES + JSONL_SUFFIXES
+RECORD_SUFFIXES = MARKDOWN_SUFFIXES + JSON_SUFFIXES + JSONL_SUFFIXES + TABLE_SUFFIXES
 STDIN = "-"
 
 
@@ -36,7 +37,7 @@ class Source:
     """
 
     name: str  # what error reports and the `source` column show
-    kind: str  # "markdown" | "json" | "jsonl"
+    kind: str  # "markdown" | "json" | "jsonl" | "csv" | "parquet"
     site: str  # folder the record sits in
     path: str | None = None  # plain file on disk
     data: bytes | None = None  # already-read bytes (archive member)
@@ -59,6 +60,10 @@ def kind_of(name: str) -> tuple[str | None, bool]:
         return "json", gzipped
     if lower.endswith(JSONL_SUFFIXES):
         return "jsonl", gzipped
+    if lower.endswith(".csv"):
+        return "csv", gzipped
+    if lower.endswith(".parquet") and not gzipped:
+        return "parquet", False
     return None, gzipped
 
 

@@ -150,6 +150,7 @@ def iter_units(
     unit holds is bounded by the caps, however large each record is.
     """
     chunk_size = max(1, chunk_size)
+    cut = min(limits.max_batch_bytes, limits.max_archive_bytes)
     group: list[Source] = []
     held = 0
     for item in iter_sources(as_path_list(paths), limits):
@@ -164,7 +165,7 @@ def iter_units(
             continue
         group.append(item)
         held += len(item.data) if item.data is not None else item.size
-        if len(group) >= chunk_size or held >= limits.max_batch_bytes:
+        if len(group) >= chunk_size or held >= cut:
             yield group
             group, held = [], 0
     if group:

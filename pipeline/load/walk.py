@@ -72,7 +72,7 @@ def _walk_directory(root: str, limits: Limits) -> Iterator[Source | LoadError]:
                 continue
             if _is_linked_dir(entry):
                 continue  # symlinked folders are not followed (os.walk's rule): no loops
-            if kind_of(entry.name)[0] is not None:
+            if kind_of(entry.name)[0] not in (None, "csv", "parquet"):  # tables: when named
                 yield from _file_sources(entry.path, limits, explicit=False)
         pending.extend(reversed(subfolders))
 
@@ -104,7 +104,10 @@ def _file_sources(path: str, limits: Limits, *, explicit: bool) -> Iterator[Sour
         return
     if kind is None:
         if explicit:
-            yield LoadError(path, "unsupported file type (expected .md, .json, .jsonl, archives)")
+            yield LoadError(
+                path,
+                "unsupported file type (expected .md, .json, .jsonl, .csv, .parquet, archives)",
+            )
         return
     if kind == "archive":
         yield from archive_sources(path, None, limits, depth=0)

@@ -127,6 +127,7 @@ class PredictSummary:
     novelty: Counter[str] = field(default_factory=Counter)
     placed_sites: list[str] = field(default_factory=list)
     unread_stdin: bool = False
+    written: bool = True  # False: no input could be read, so no output was written
 
 
 def run(
@@ -301,7 +302,10 @@ def drive(
                 if bar is not None:
                     bar.update(batch.records)
                     bar.set_postfix(errors=len(summary.errors))  # one refresh per batch
-            if writer.rows == 0:
+            if writer.rows == 0 and summary.errors and not summary.records:
+                writer.abort()  # no input could be read: nothing to write, no empty file
+                summary.written = False
+            elif writer.rows == 0:
                 writer.write(empty)
     except (BrokenPipeError, OutputWriteError):  # the reader of standard output left (`| head`)
         raise  # or the error report failed: the caller's call

@@ -394,3 +394,38 @@ def test_a_stop_signal_leaves_no_output_and_says_so(model, tmp_path, signame) ->
     )
     assert "Traceback" not in stderr
     assert list(out.parent.iterdir()) == []
+
+
+def test_the_tables_score_load_writes_score_exactly_as_the_records_did(rule_model, tmp_path):
+    """`score load ... --out T && score predict T` (and `score load | score predict -`): the
+    predictions of the original records, for every table format."""
+    inputs = tmp_path / "news"
+    for i in range(300, 310):
+        write(inputs / f"{i}.md", to_markdown(rule_record(i, quality=i % 2 == 0)))
+    write_rule_jsonl(inputs / "dump.jsonl", 8, start=320)
+    original = predict(inputs, "--model", rule_model)
+    assert original.exit_code == 0, original.output
+    expected = [json.loads(line)["quality_pred"] for line in original.stdout.splitlines()]
+    for suffix in (".jsonl", ".csv", ".parquet"):
+        table = tmp_path / f"table{suffix}"
+        assert runner.invoke(app, ["load", str(inputs), "--out", str(table)]).exit_code == 0
+        again = predict(table, "--model", rule_model)
+        assert again.exit_code == 0, again.output
+        got = [json.loads(line)["quality_pred"] for line in again.stdout.splitlines()]
+        assert got == expected, suffix
+    dumped = runner.invoke(app, ["load", str(inputs)]).stdout
+    piped = runner.invoke(app, ["predict", "-", "--model", str(rule_model)], input=dumped)
+    assert piped.exit_code == 0, piped.output
+    assert [json.loads(line)["quality_pred"] for line in piped.stdout.splitlines()] == expected
+
+
+@pytest.mark.parametrize("command", ["predict", "load"])
+def test_a_run_that_read_no_input_writes_nothing(model, tmp_path, command) -> None:
+    out = tmp_path / "scores.csv"
+    extra = ["--model", str(model)] if command == "predict" else []
+    result = runner.invoke(app, [command, str(tmp_path / "missing"), *extra, "--out", str(out)])
+    assert result.exit_code == 1
+    assert not out.exists() and "nothing written" in result.stderr
+    out.write_text("yesterday's scores\n")
+    runner.invoke(app, [command, str(tmp_path / "missing"), *extra, "--out", str(out)])
+    assert out.read_text() == "yesterday's scores\n"

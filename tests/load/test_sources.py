@@ -65,7 +65,11 @@ def _titles(result) -> list[str]:
         ("a.tar.gz", "archive", False),
         ("a.tgz", "archive", False),
         ("a.zip", "archive", False),
-        ("a.csv", None, False),
+        ("a.csv", "csv", False),
+        ("a.csv.gz", "csv", True),
+        ("a.parquet", "parquet", False),
+        ("a.parquet.gz", None, True),
+        ("a.xlsx", None, False),
         ("a.gz", None, True),
     ],
 )
@@ -102,7 +106,7 @@ def test_directory_is_walked_recursively_in_sorted_order(tmp_path):
 
 def test_explicit_file_with_unknown_suffix_is_an_error(tmp_path):
     good = write_md(tmp_path / "good.md")
-    bad = write(tmp_path / "table.csv", "a,b\n")
+    bad = write(tmp_path / "table.xlsx", "a,b\n")
     result = _load([good, bad])
     assert_one_error(result.errors, bad, "unsupported file type")
     assert len(result.frame) == 1
