@@ -108,3 +108,23 @@ def click_errors() -> tuple[type[Exception], type[Exception], type[Exception]]:
     from typer._click import exceptions
 
     return exceptions.UsageError, exceptions.NoArgsIsHelpError, exceptions.ClickException
+
+
+def conventional_argument_help() -> None:
+    """Show arguments as click and git do: ``Usage: score load [OPTIONS] PATHS...`` and
+    ``PATHS...  Files, folders...`` in the help. typer 0.29 writes ``{paths}...`` in the usage
+    line and adds the Python type (``<list[str]>``) to the help, which reads as if a value
+    followed. Replaces ``TyperArgument._usage_display_name``, ``_rich_display_name`` and
+    ``display_type_rich`` (private, typer 0.29); options get their metavars publicly."""
+    from typer.core import TyperArgument
+
+    def name(param: Any) -> str:
+        text = param.metavar or param.name.upper()
+        return text + ("..." if param.nargs != 1 and not text.endswith("...") else "")
+
+    def usage(param: Any) -> str:
+        return name(param) if param.required else f"[{name(param)}]"
+
+    TyperArgument._usage_display_name = usage  # type: ignore[method-assign]
+    TyperArgument._rich_display_name = name  # type: ignore[method-assign]
+    TyperArgument.display_type_rich = lambda self, ctx: None  # type: ignore[method-assign]

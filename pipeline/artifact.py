@@ -271,6 +271,18 @@ def _read_sidecar(path: Path, side: Path) -> str:
     return first[0].lower()
 
 
+def _what_changed(data: bytes) -> str:
+    """The likely change, told from the bytes: a joblib pickle ends with its STOP opcode."""
+    if not _looks_like_pickle(data):
+        return "edited or replaced"
+    if data.endswith(b"."):
+        return "edited"
+    stop = data.rfind(b".")
+    if stop > 0 and len(data) - stop <= 1 << 20:
+        return "cut short, or bytes appended"
+    return "cut short"
+
+
 def _looks_like_pickle(data: bytes) -> bool:
     """Uncompressed joblib files start with PROTO (0x80) and a protocol number 2-5."""
     return len(data) >= 2 and data[0] == 0x80 and 2 <= data[1] <= 5
@@ -324,7 +336,7 @@ def read_artifact(path: str | os.PathLike[str], *, trust_unsigned: bool = False)
     """
     path = Path(path)
     if not path.exists():
-        raise ArtifactError(f"{path}: model artifact not found")
+        raise ArtifactError(f"{path}: model not found; train one first with `score train`")
     if not path.is_file():
         raise ArtifactError(f"{path}: model artifact is not a regular file")
     try:
@@ -337,14 +349,10 @@ def read_artifact(path: str | os.PathLike[str], *, trust_unsigned: bool = False)
         expected = _read_sidecar(path, side)
         actual = hashlib.sha256(data).hexdigest()
         if actual != expected:
-            if _looks_like_pickle(data) and not data.endswith(b"."):
-                raise ArtifactError(
-                    f"{path}: file is truncated (sha256 does not match {side.name}); "
-                    "refusing to unpickle it"
-                )
             raise ArtifactError(
-                f"{path}: sha256 does not match {side.name} (file tampered with or corrupted); "
-                "refusing to unpickle it"
+                f"{path}: changed since `score train` saved it ({_what_changed(data)}: its sha256 "
+                f"does not match {side.name}); refusing to unpickle it. Re-run `score train`, "
+                "or restore the file"
             )
     elif not trust_unsigned:
         raise ArtifactError(

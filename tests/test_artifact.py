@@ -171,7 +171,8 @@ def test_failed_save_keeps_previous_artifact(
 
 
 def test_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(ArtifactError, match=r"nope\.joblib: model artifact not found"):
+    expected = r"nope\.joblib: model not found; train one first with `score train`"
+    with pytest.raises(ArtifactError, match=expected):
         load_artifact(tmp_path / "nope.joblib")
 
 
@@ -186,7 +187,7 @@ def test_flipped_byte_refused(saved: Path) -> None:
     data = bytearray(saved.read_bytes())
     data[len(data) // 2] ^= 0xFF
     saved.write_bytes(bytes(data))
-    with pytest.raises(ArtifactError, match="tampered with or corrupted") as info:
+    with pytest.raises(ArtifactError, match=r"changed since .* \(edited: its sha256") as info:
         load_artifact(saved)
     assert str(saved) in str(info.value)
     assert "\n" not in str(info.value)
@@ -215,8 +216,18 @@ def test_tampered_payload_is_never_unpickled(saved: Path, tmp_path: Path) -> Non
 def test_truncated_file_refused(saved: Path) -> None:
     data = saved.read_bytes()
     saved.write_bytes(data[: len(data) // 2])
-    with pytest.raises(ArtifactError, match="truncated"):
+    with pytest.raises(ArtifactError, match="cut short"):
         load_artifact(saved)
+
+
+def test_bytes_appended_are_not_called_a_truncation(saved: Path) -> None:
+    """The message names the likely cause and the fix."""
+    saved.write_bytes(saved.read_bytes() + b"junk")
+    with pytest.raises(ArtifactError) as info:
+        load_artifact(saved)
+    message = str(info.value)
+    assert "bytes appended" in message and "Re-run `score train`" in message
+    assert "truncated" not in message
 
 
 def test_truncated_unsigned_file_refused(saved: Path) -> None:

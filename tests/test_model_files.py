@@ -165,7 +165,7 @@ def hostile_pickle(model: Path) -> None:
 
 
 CASES: dict[str, tuple[Callable[[Path], None], str]] = {
-    "truncated": (truncated, "truncated"),
+    "truncated": (truncated, "cut short"),
     "truncated_resigned": (truncated_resigned, "truncated"),
     "corrupted": (corrupted, "sha256 does not match"),
     "tampered": (tampered, "sha256 does not match"),

@@ -121,12 +121,21 @@ OutOption = Annotated[
     typer.Option(
         "--out",
         "-o",
+        metavar="FILE",
         help="Output table: .parquet, .csv or .jsonl (default: JSON Lines on standard output).",
     ),
 ]
 ErrorsOption = Annotated[
-    Path | None, typer.Option("--errors", help="Also write the error report as JSON Lines.")
+    Path | None,
+    typer.Option(
+        "--errors",
+        metavar="FILE",
+        help="Also write the error report (source, reason) as a table: .jsonl, .csv or .parquet.",
+    ),
 ]
 ModelOption = Annotated[
-    Path, typer.Option("--model", "-m", help="Model artifact file (written by `score train`).")
+    Path,
+    typer.Option(
+        "--model", "-m", metavar="FILE", help="Model artifact file (written by `score train`)."
+    ),
 ]

@@ -32,11 +32,15 @@ def load_command(
     ] = False,
     duplicates: Annotated[
         DuplicateRule,
-        typer.Option(help="Repeated article URLs: mark (flag all but one), drop, or keep."),
+        typer.Option(
+            metavar="[mark|drop|keep]",
+            help="Repeated article URLs: mark (flag all but one), drop, or keep.",
+        ),
     ] = DuplicateRule.mark,
     strict: Annotated[bool, typer.Option(help="Stop at the first bad input.")] = False,
     jobs: Annotated[
-        int | None, typer.Option(help="Parser processes (default: all cores for large inputs).")
+        int | None,
+        typer.Option(metavar="N", help="Parser processes (default: all cores for large inputs)."),
     ] = None,
 ) -> None:
     """Load article records into one table with the documented schema.

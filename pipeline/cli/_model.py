@@ -39,12 +39,16 @@ TrainPaths = Annotated[
     ),
 ]
 SeedOption = Annotated[
-    int, typer.Option(help="Random seed of the evaluation folds: same data + seed = same numbers.")
+    int,
+    typer.Option(
+        metavar="N", help="Random seed of the evaluation folds: same data + seed = same numbers."
+    ),
 ]
 SiteOption = Annotated[
     str | None,
     typer.Option(
         "--site",
+        metavar="NAME",
         help="The site of every record read (for inputs whose folder does not name it: a feed "
         "dump, standard input).",
     ),
@@ -70,19 +74,21 @@ def train_command(
         Path | None,
         typer.Option(
             "--base",
+            metavar="MODEL",
             help="Start from this model and re-estimate only the sites of PATHS (a new site's "
             "few scored records: seconds, not a full retrain).",
         ),
     ] = None,
     min_records: Annotated[
-        int, typer.Option("--min-records", help="Refuse to train on fewer scored records.")
+        int,
+        typer.Option("--min-records", metavar="N", help="Refuse to train on fewer scored records."),
     ] = DEFAULT_MIN_RECORDS,
     seed: SeedOption = 0,
 ) -> None:
     """Learn quality from every record with a numeric `quality`; save the model artifact.
 
-    Prints the model's error on the newest 20 % of records (trained on the older 80 %) beside
-    the baselines, then fits on everything, calibrates its intervals and saves. Exit status 1
+    Prints the model's error on the newest 20 % of each site's records (trained on the rest)
+    beside the baselines, then fits on everything, calibrates its intervals and saves. Exit status 1
     when some inputs were bad (the model is still saved), 2 when too few records are scored.
     """
     from pipeline.model.training import train_paths  # scikit-learn: loaded when needed
@@ -118,6 +124,7 @@ def evaluate_command(
         typer.Option(
             "--protocol",
             "-p",
+            metavar="PROTOCOL",
             help="random (5-fold CV), time (each site's older 80 % -> its newest 20 %), "
             "provider (unseen providers), site (leave each site out), few-shot (a site's k "
             "oldest records), or all. Repeatable.",
@@ -125,18 +132,27 @@ def evaluate_command(
     ] = [ProtocolChoice.random],  # noqa: B006 - typer needs a literal default
     site: SiteOption = None,
     shots: Annotated[
-        str, typer.Option("--shots", help="few-shot: the numbers of a site's records to train on.")
+        str,
+        typer.Option(
+            "--shots",
+            metavar="K,K,...",
+            help="few-shot: the numbers of a site's records to train on.",
+        ),
     ] = ",".join(map(str, DEFAULT_SHOTS)),
     level: Annotated[
-        float, typer.Option("--level", help="Coverage level of the intervals evaluated.")
+        float,
+        typer.Option("--level", metavar="P", help="Coverage level of the intervals evaluated."),
     ] = DEFAULT_LEVEL,
     seed: SeedOption = 0,
     json_file: Annotated[
-        Path | None, typer.Option("--json", help="Write metrics as JSON to this file.")
+        Path | None,
+        typer.Option("--json", metavar="FILE", help="Write metrics as JSON to this file."),
     ] = None,
     report: Annotated[
         Path | None,
-        typer.Option(help="Folder for PNG plots and a Markdown summary of the evaluation."),
+        typer.Option(
+            metavar="DIR", help="Folder for PNG plots and a Markdown summary of the evaluation."
+        ),
     ] = None,
     strict_related: Annotated[
         bool,

@@ -52,6 +52,7 @@ def predict_command(
         str | None,
         typer.Option(
             "--write-field",
+            metavar="NAME",
             help="Front matter field --write-back sets (default: `quality` with "
             "--only-missing, else `quality_pred`). `quality` needs --only-missing, so "
             "a known score is never overwritten.",
@@ -66,7 +67,7 @@ def predict_command(
         ),
     ] = False,
     level: Annotated[
-        float, typer.Option("--level", help="Coverage level of --interval (e.g. 0.9).")
+        float, typer.Option("--level", metavar="P", help="Coverage level of --interval (e.g. 0.9).")
     ] = DEFAULT_LEVEL,
     explain: Annotated[
         bool,
@@ -76,19 +77,22 @@ def predict_command(
             "feature=value ±points (slower: one extra model pass per feature).",
         ),
     ] = False,
-    top: Annotated[int, typer.Option("--top", help="Signals listed per record by --explain.")] = (
-        DEFAULT_TOP
-    ),
+    top: Annotated[
+        int, typer.Option("--top", metavar="N", help="Fields listed per record by --explain.")
+    ] = (DEFAULT_TOP),
     engine: Annotated[
         Engine,
         typer.Option(
-            "--engine", help="local: this machine; dask: a Dask distributed cluster (same output)."
+            "--engine",
+            metavar="[local|dask]",
+            help="local: this machine; dask: a Dask distributed cluster (same output).",
         ),
     ] = Engine.local,
     scheduler: Annotated[
         str | None,
         typer.Option(
             "--scheduler",
+            metavar="ADDRESS",
             help="Dask scheduler address (tcp://host:8786); default: a local cluster for the run.",
         ),
     ] = None,
@@ -96,6 +100,7 @@ def predict_command(
         int | None,
         typer.Option(
             "--jobs",
+            metavar="N",
             help="Local: worker processes, each parsing and scoring its share (default: all "
             "cores when the input is large); dask: workers of the local cluster (default 2).",
         ),
@@ -104,6 +109,7 @@ def predict_command(
         int,
         typer.Option(
             "--batch-size",
+            metavar="N",
             help="Files, or JSON Lines lines, parsed and scored per task on either engine "
             "(memory vs. speed).",
         ),
@@ -112,6 +118,7 @@ def predict_command(
         str | None,
         typer.Option(
             "--site",
+            metavar="NAME",
             help="The site of every record read (for inputs whose folder does not name it: a "
             "feed dump, standard input).",
         ),
