@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 from pipeline.errors import LoadError, OutputWriteError, UsageError, one_line
 from pipeline.io.atomic import AtomicFile, BusyError
 from pipeline.load.globs import has_magic, literal_root
+from pipeline.schema import RELATED_KEYS
 
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
 _FORMAT_NAMES = {"csv": "CSV", "jsonl": "JSON Lines", "parquet": "Parquet"}
@@ -115,6 +116,41 @@ def _json_default(value: Any) -> Any:
 
 
 _OBJECT = np.dtype(object)
+
+_RELATED_TYPES = {"published_at": pa.timestamp("ns", tz="UTC"), "quality": pa.float64()}
+_RELATED_TYPES.update(dict.fromkeys(("image_count", "image_width", "image_height"), pa.int64()))
+# Parquet holds the schema's list columns as lists (text formats hold them as JSON).
+LIST_TYPES = {
+    "topics": pa.list_(pa.string()),
+    "related": pa.list_(
+        pa.struct([(key, _RELATED_TYPES.get(key, pa.string())) for key in RELATED_KEYS])
+    ),
+}
+
+
+def _plain_list(value: Any) -> list[Any] | None:
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return value if isinstance(value, list) else None
+
+
+def _arrow_table(frame: pd.DataFrame) -> pa.Table:
+    """``frame`` for Parquet: ``topics`` and ``related`` as list columns, other nested values
+    as JSON text."""
+    lists = [name for name in LIST_TYPES if name in frame.columns] if _plain(frame) else []
+    table = pa.Table.from_pandas(_encode_nested(frame.drop(columns=lists)), preserve_index=False)
+    for name in sorted(lists, key=frame.columns.get_loc):
+        values = [_plain_list(v) for v in frame[name]]
+        try:
+            column = pa.array(values, type=LIST_TYPES[name])
+        except (pa.ArrowException, TypeError, ValueError):  # not the schema's shape: JSON text
+            column = pa.array(_encode_nested(frame[[name]])[name], type=pa.string())
+        table = table.add_column(frame.columns.get_loc(name), name, column)
+    return table
+
+
+def _plain(frame: pd.DataFrame) -> bool:
+    return frame.columns.is_unique and all(type(name) is str for name in frame.columns)
 
 
 def _encode_nested(frame: pd.DataFrame) -> pd.DataFrame:
@@ -247,7 +283,7 @@ class TableWriter:
             write_csv(frame, self._stream, header=self._header)
             self._header = False
         else:
-            table = pa.Table.from_pandas(_encode_nested(frame), preserve_index=False)
+            table = _arrow_table(frame)
             if self._parquet is None:
                 self._schema = table.schema
                 assert self._file is not None

@@ -72,12 +72,26 @@ def test_round_trip(tmp_path, frame, suffix):
     ]
     times = pd.to_datetime(back["published_at"], utc=True).astype("datetime64[ns, UTC]")
     pd.testing.assert_series_equal(times, frame["published_at"], check_names=False)
-    # nested columns come back whole (JSON text in Parquet/CSV, JSON arrays in JSON Lines)
-    assert [_nested(v) for v in back["topics"]] == list(frame["topics"])
-    related = _nested(back["related"].iloc[0])
+    # nested columns come back whole (lists in Parquet, JSON text in CSV, arrays in JSON Lines)
+    assert [list(_nested(v)) for v in back["topics"]] == list(frame["topics"])
+    related = list(_nested(back["related"].iloc[0]))
     assert [e["title"] for e in related] == [e["title"] for e in frame["related"].iloc[0]]
-    assert related[0]["published_at"] == "2021-05-06T14:37:00+00:00"
-    assert related[1]["quality"] is None
+    when = related[0]["published_at"]
+    assert pd.to_datetime(when, utc=True) == pd.Timestamp("2021-05-06T14:37:00+00:00")
+    assert related[1]["quality"] is None or pd.isna(related[1]["quality"])
+
+
+def test_parquet_holds_topics_and_related_as_list_columns(tmp_path, frame):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    write_frame(frame, tmp_path / "out.parquet")
+    schema = pq.read_schema(tmp_path / "out.parquet")
+    assert schema.field("topics").type == pa.list_(pa.string())
+    assert pa.types.is_list(schema.field("related").type)
+    assert pa.types.is_struct(schema.field("related").type.value_type)
+    rows = pq.read_table(tmp_path / "out.parquet").to_pylist()
+    assert [row["topics"] for row in rows] == list(frame["topics"])
 
 
 def test_parquet_keeps_the_dtypes(tmp_path, frame):
