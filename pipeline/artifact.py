@@ -418,7 +418,7 @@ def model_card(artifact: Artifact) -> str:
         lines.append(f"features: {_format_value(features)}")
 
     if isinstance(reference, dict):
-        lines.append(f"explanation reference: medians of {len(reference)} features (training)")
+        lines.append(f"explanation reference: a typical training record ({len(reference)} fields)")
 
     if isinstance(metrics, dict) and metrics:
         lines.append("")

@@ -148,7 +148,13 @@ class Scorer:
             out[REFERENCE] = pd.array([None] * len(out), dtype="Float64")
             return
         out[WHY] = pd.Series(explained.why, dtype="string")
-        out[CONTRIBUTIONS] = pd.Series(explained.contributions, dtype=object)
+        out[CONTRIBUTIONS] = pd.Series(
+            [
+                [{**c, "points": round(c["points"], 2)} for c in listed]  # to 0.01 point
+                for listed in explained.contributions
+            ],
+            dtype=object,
+        )
         out[REFERENCE] = pd.array([explained.reference] * len(out), dtype="Float64")
 
 
