@@ -391,12 +391,16 @@ class ErrorWriter:
         self.pending = []
 
     def close(self) -> None:
+        """Put the report in place; :class:`OutputWriteError` (one line) if it cannot be."""
         try:
             self._flush()
+            self.table.close()
+        except OSError as exc:
+            self.table.abort()
+            raise OutputWriteError(f"cannot write the error report: {one_line(exc)}") from None
         except BaseException:
             self.table.abort()
             raise
-        self.table.close()
 
     def abort(self) -> None:
         self.table.abort()

@@ -67,10 +67,7 @@ def export(
             report.abort()
         raise
     if report is not None:
-        try:
-            report.close()
-        except OSError as exc:
-            raise OutputWriteError(f"cannot write the error report: {one_line(exc)}") from None
+        report.close()
     frame = result.frame
     return ExportSummary(
         written=bool(len(frame)) or not result.errors,

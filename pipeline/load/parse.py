@@ -257,16 +257,9 @@ def _parse_jsonl(source: Source, limits: Limits) -> Iterator[Record | LoadError]
 
 def _parse_csv(text: str, source: Source, limits: Limits) -> Iterator[Record | LoadError]:
     """A CSV table that ``score load`` wrote (a header line, one record per row)."""
+    rows = ((f"{source.name}:{number}", row) for number, row in csv_rows(text))
     try:
-        for number, row in csv_rows(text):
-            name = f"{source.name}:{number}"
-            if number > limits.max_records_per_file:
-                yield LoadError(name, f"more than {limits.max_records_per_file} rows; rest skipped")
-                return
-            try:
-                yield _table_row(row, name, source.site, limits)
-            except RecordError as exc:
-                yield LoadError(name, str(exc))
+        yield from _table_rows(rows, source, limits)
     except csv.Error as exc:
         raise RecordError(f"invalid CSV: {one_line(exc, 120)}") from None
 
@@ -275,18 +268,25 @@ def _parse_parquet(data: bytes, source: Source, limits: Limits) -> Iterator[Reco
     """A Parquet table that ``score load`` wrote."""
     import pyarrow as pa
 
+    rows = ((f"{source.name}[{i}]", row) for i, row in enumerate(parquet_rows(data)))
     try:
-        for index, row in enumerate(parquet_rows(data)):
-            name = f"{source.name}[{index}]"
-            if index >= limits.max_records_per_file:
-                yield LoadError(name, f"more than {limits.max_records_per_file} rows; rest skipped")
-                return
-            try:
-                yield _table_row(row, name, source.site, limits)
-            except RecordError as exc:
-                yield LoadError(name, str(exc))
+        yield from _table_rows(rows, source, limits)
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise RecordError(f"unreadable Parquet: {one_line(exc, 120)}") from None
+
+
+def _table_rows(
+    rows: Iterator[tuple[str, dict[str, Any]]], source: Source, limits: Limits
+) -> Iterator[Record | LoadError]:
+    """The records of a table's named rows, or an error for each bad row."""
+    for count, (name, row) in enumerate(rows, start=1):
+        if count > limits.max_records_per_file:
+            yield LoadError(name, f"more than {limits.max_records_per_file} rows; rest skipped")
+            return
+        try:
+            yield _table_row(row, name, source.site, limits)
+        except RecordError as exc:
+            yield LoadError(name, str(exc))
 
 
 def _table_row(row: dict[str, Any], name: str, site: str, limits: Limits) -> Record:
