@@ -6,14 +6,13 @@ Usage (from the repository root)::
     .venv/bin/python bench/golden.py --check before.json    # on the new code: lists differences
 
 Runs the `score` commands through the console entry point, in child processes, on
-../shared/corpus (or $AQ_CORPUS): `load` (CSV, JSON Lines, Parquet; with --related), `train`
-on diablo4 + power-apps, `predict` on the feed pages and the Markdown records (every format,
---interval, --explain, --only-missing) and `--write-back` on a temporary copy of the
-records (both fields), and `evaluate` (every protocol, --json). It records the sha256 of each
-output file, of each written-back file and of each command's standard output, and each exit
-status. The model file itself is not compared (a pickle names the modules of its classes);
-its predictions are. Outputs are byte-stable for the same library versions; another
-scikit-learn or pandas may change floats, so compare runs made in one environment.
+../shared/corpus (or $AQ_CORPUS): `load` (CSV, JSON Lines, Parquet; --related), `train` on
+diablo4 + power-apps, `predict` on the feed pages (every format; --site; --interval and
+--explain) and the Markdown records (--only-missing), `--write-back` on a temporary copy of
+the records (both fields), and `evaluate` (every protocol, --strict-related, --json). It
+compares the sha256 of each output file, written-back file and standard output, and each
+exit status. The model file itself is not compared (a pickle names the modules of its
+classes); its predictions are. Compare runs made with the same library versions.
 """
 
 from __future__ import annotations
@@ -66,6 +65,13 @@ def collect(work: Path) -> dict[str, object]:
     for suffix in ("csv", "jsonl", "parquet"):
         out = f"out-predict.{suffix}"
         run(f"predict-feeds-{suffix}", ["predict", str(feeds), *base, "--out", out], work, results)
+    site = ["--site", "diablo4"]
+    run(
+        "predict-feeds-site",
+        ["predict", str(feeds), *base, *site, "--out", "out-site.csv"],
+        work,
+        results,
+    )
     extra = ["--interval", "--level", "0.8", "--explain", "--top", "4"]
     run("predict-feeds-explain", ["predict", str(feeds), *base, *extra], work, results)
     run("predict-md", ["predict", str(d4), str(pa), *base, "--out", "out-md.csv"], work, results)
@@ -81,7 +87,7 @@ def collect(work: Path) -> dict[str, object]:
         )
         for path in sorted((work / copy).iterdir()):
             results[f"write-back-{name}:{path.name}"] = digest(path.read_bytes())
-    for protocol in ("random", "time", "provider", "site"):
+    for protocol in ("random", "time", "provider", "site", "few-shot"):
         args = ["evaluate", str(d4), str(pa), "--protocol", protocol, "--json", "out-eval.json"]
         run(f"evaluate-{protocol}", args, work, results)
     args = ["evaluate", str(d4), "--protocol", "provider", "--strict-related"]

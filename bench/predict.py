@@ -4,35 +4,33 @@ Usage (from the repository root)::
 
     .venv/bin/python bench/predict.py [--model models/quality.joblib] [--records 20000,100000]
                                       [--plain-sample 500] [--rss 10,100] [--jobs N]
-                                      [--repeat 3]
+                                      [--repeat 3] [--explain 5000]
     .venv/bin/python bench/predict.py --feed-mae
 
-Throughput: the Markdown corpus (../shared/corpus/diablo4 + power-apps) is copied into a temp
-dir until there are >= each of ``--records`` files (deleted afterwards) and scored by `score
-predict` in a child process (wall clock, start-up included; nothing samples the run meanwhile,
-its peak RSS comes from the kernel's count at exit), ``--repeat`` times: the median is
-reported, with every run's rate beside it, since this machine's speed changes within seconds.
-Start-up (Python, pandas and scikit-learn imports, model load and check: 1.6-2 s) is timed on
-one record and also reported apart, since at 20,000 records it is a large share of the run.
-In the same run a plain loop (``frontmatter.load`` each file, build one row dict,
-``model.predict`` one row) runs over the first ``--plain-sample`` files; its rate is per
-record, so the sample only limits the run time. The model's own batch ``predict`` and the
-loader alone are timed too, to show where time goes.
+Compares, in one run: `score predict` end to end (a child process, start-up included) on
+copies of the Markdown corpus (diablo4 + power-apps, copied up to each ``--records`` size in a
+temp folder deleted afterwards), ``--repeat`` times each (median reported, every run beside
+it), against a plain loop over the first ``--plain-sample`` files (``frontmatter.load``, one
+row dict, the model's ``predict`` on that one row). Start-up is timed on one record. Each
+line shows wall and CPU seconds, the peak RSS of the largest process, and the 1-minute load
+average (this machine is shared). The loader alone and the model's batch predict alone are
+timed too, to show where time goes. Then ``--explain`` records are scored with and without
+`--explain` (alternately, JSON Lines output) and the cost of explaining is printed per record.
 
-Memory: the corpus is converted to JSON API objects and repeated 10x and 100x (~180k records)
-into a JSON Lines dump; the peak RSS of the `score predict` process tree (psutil, sampled
-every 50 ms) must not grow with the dump.
+Memory: the corpus as JSON API objects, repeated ``--rss`` times into a JSON Lines dump (its
+folder names no known site, so the related-entries pre-pass for new sites runs too); the
+peak RSS of the process tree (psutil, sampled every 50 ms) should not grow with the dump.
 
-The corpus is ../shared/corpus beside the repository, or $AQ_CORPUS.
 Without ``--model`` (and no models/quality.joblib) a model is trained on the corpus first
-(pipeline.model.train, ~30 s) and saved in the temp dir.
+(pipeline.model.train_and_save, no importance) and saved in the temp dir. The corpus is
+../shared/corpus beside the repository, or $AQ_CORPUS.
 
-``--feed-mae``: score the 36 JSON feed pages (../shared/corpus/feeds/diablo4-api, 883 records)
-and compare to the known quality of their .md twins (joined on id), with models trained on:
-everything (the twins are training data: an in-sample number); everything but the twins; the
-same with the twins also removed from other records' related lists (their scores leak through
-the provider prior otherwise); and a time split (oldest 80 % of scored records, tested on the
-feed records published after the cut).
+``--feed-mae``: score the JSON feed pages (../shared/corpus/feeds/diablo4-api, site set to
+diablo4 as `score predict --site diablo4` does) and compare with the known quality of their
+.md twins (joined on id), with models trained on: everything (the twins are training data:
+in-sample); everything but the twins; the same with the twins also removed from other
+records' related lists (their scores reach the model through those lists otherwise); and a
+time split (oldest 80 % of scored records, tested on the feed records published after).
 """
 
 from __future__ import annotations
@@ -56,9 +54,10 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pipeline import model as M
-from pipeline.artifact import load_artifact, save_artifact
+from pipeline.artifact import load_artifact
 from pipeline.load import load_records
 from pipeline.load.normalize import normalize
+from pipeline.model.data import with_site
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = Path(os.environ.get("AQ_CORPUS", ROOT.parent / "shared" / "corpus"))
@@ -123,25 +122,32 @@ def get_model(path: str | None, tmp: Path) -> Path:
     default = ROOT / "models" / "quality.joblib"
     if default.exists():
         return default
-    print("no model given: training one on the corpus (pipeline.model.train) ...", flush=True)
+    print("no model given: training one on the corpus (train_and_save) ...", flush=True)
     frame = load_records([str(CORPUS / s) for s in SITES]).frame
-    return save_artifact(M.train(frame, seed=0), tmp / "quality.joblib")
+    return M.train_and_save(frame, tmp / "quality.joblib", seed=0, importance=False).path
 
 
 # ---- measurements ---------------------------------------------------------------------------
-# Runs the command given in argv and prints its wall time, the peak RSS of its largest process
-# (itself or any worker: RUSAGE_CHILDREN covers every waited-for descendant) and its exit.
+# Runs the command given in argv and prints its wall time, its CPU time (user + sys of it and
+# every worker it waited for), the peak RSS of its largest process (itself or any worker:
+# RUSAGE_CHILDREN covers every waited-for descendant) and its exit.
 _TIMED = """
 import resource, subprocess, sys, time
 start = time.perf_counter()
 code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode
 seconds = time.perf_counter() - start
-print(seconds, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, code)
+r = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(seconds, r.ru_utime + r.ru_stime, r.ru_maxrss, code)
 """
 
 
-def timed_predict(args: list[str]) -> tuple[float, int, int]:
-    """(seconds, peak RSS of the largest process (MiB), exit) of one `score predict`.
+def load() -> str:
+    """The 1-minute load average now, for the line being printed."""
+    return f"load {os.getloadavg()[0]:.2f}"
+
+
+def timed_predict(args: list[str]) -> tuple[float, float, int, int]:
+    """(wall s, CPU s, peak RSS of the largest process (MiB), exit) of one `score predict`.
 
     Nothing watches the run meanwhile: a psutil sampler of the process tree every 50 ms took
     ~0.4 s of CPU per 10 s (measured), CPU that a 2-core run then lacks. A fresh wrapper
@@ -153,8 +159,8 @@ def timed_predict(args: list[str]) -> tuple[float, int, int]:
         text=True,
         check=True,
     )
-    seconds, max_kib, code = proc.stdout.split()
-    return float(seconds), int(max_kib) // 1024, int(code)
+    seconds, cpu, max_kib, code = proc.stdout.split()
+    return float(seconds), float(cpu), int(max_kib) // 1024, int(code)
 
 
 def run_predict(args: list[str]) -> tuple[float, int, int, int]:
@@ -233,47 +239,56 @@ def throughput(options: argparse.Namespace, tmp: Path, model_path: Path) -> None
     jobs = ["--jobs", str(options.jobs)] if options.jobs else []
     model = load_artifact(model_path).model
     plain = plain_loop(files[: options.plain_sample], model)
+    print(f"corpus: {len(files)} Markdown files, copied into folders of {len(files)}")
+    print(
+        f"plain loop (frontmatter + one-row predict, {options.plain_sample} files): "
+        f"{plain:,.1f} records/s ({load()})"
+    )
     # Start-up (imports, model load and checks, no parsing to speak of): one record.
     repeat = max(1, options.repeat)
     startups = [
         timed_predict(
             [str(files[0]), "--model", str(model_path), "-o", str(tmp / "one.csv"), *jobs]
-        )[0]
+        )
         for _ in range(repeat)
     ]
-    startup = statistics.median(startups)
-    print(f"corpus: {len(files)} Markdown files, copied into folders of {len(files)}")
+    startup = statistics.median(run[0] for run in startups)
     print(
-        f"plain loop (frontmatter + one-row predict, {options.plain_sample} files): "
-        f"{plain:,.1f} records/s"
-    )
-    print(
-        f"score predict start-up (one record): {startup:.2f} s (median of {repeat}: "
-        f"{', '.join(f'{s:.2f}' for s in startups)})"
+        f"score predict start-up (one record): {startup:.2f} s wall, "
+        f"{statistics.median(run[1] for run in startups):.2f} s CPU (median of {repeat}: "
+        f"{', '.join(f'{run[0]:.2f}' for run in startups)}; peak RSS "
+        f"{max(run[2] for run in startups)} MiB; exit "
+        f"{', '.join(map(str, sorted({run[3] for run in startups})))}; {load()})"
     )
     for size in sizes:
         use = folders[: -(-size // len(files))]
         n = len(use) * len(files)
-        runs = [
-            timed_predict([*use, "--model", str(model_path), "-o", str(tmp / "scores.csv"), *jobs])
-            for _ in range(repeat)
-        ]
+        runs = []
+        for _ in range(repeat):
+            runs.append(
+                timed_predict(
+                    [*use, "--model", str(model_path), "-o", str(tmp / "scores.csv"), *jobs]
+                )
+            )
+            runs[-1] += (os.getloadavg()[0],)
         seconds = statistics.median(run[0] for run in runs)
+        cpu = statistics.median(run[1] for run in runs)
         rate = n / seconds
-        codes = sorted({run[2] for run in runs})
+        codes = sorted({run[3] for run in runs})
         print(
             f"score predict, {n:,} records: {seconds:.1f} s = {rate:,.0f} records/s end to end, "
-            f"median of {repeat} runs ({', '.join(f'{n / run[0]:,.0f}' for run in runs)}; "
-            f"{rate / plain:,.0f}x the plain loop; {n / (seconds - startup):,.0f} records/s "
-            f"after start-up; exit {', '.join(map(str, codes))}; peak RSS "
-            f"{max(run[1] for run in runs)} MiB largest process)"
+            f"median of {repeat} runs ({', '.join(f'{n / run[0]:,.0f}' for run in runs)}); "
+            f"CPU {cpu:.1f} s; {rate / plain:,.0f}x the plain loop; "
+            f"{n / (seconds - startup):,.0f} records/s after start-up; exit "
+            f"{', '.join(map(str, codes))}; peak RSS {max(run[2] for run in runs)} MiB largest "
+            f"process; load after each run {', '.join(f'{run[4]:.2f}' for run in runs)}"
         )
     frame = load_records([str(CORPUS / s) for s in SITES]).frame
     predict_rate = model_only(model, frame)
     load_rate = loader_only(folders[: -(-sizes[0] // len(files))], options.jobs)
     print(
         f"where time goes: loader alone {load_rate:,.0f} records/s (all cores); model batch "
-        f"predict alone {predict_rate:,.0f} records/s (one core, batches of 2,000)"
+        f"predict alone {predict_rate:,.0f} records/s (one core, batches of 2,000; {load()})"
     )
     print("targets: >= 10x the plain loop, >= 10,000 records/s end to end")
     print(
@@ -299,15 +314,40 @@ def memory(options: argparse.Namespace, tmp: Path, model_path: Path) -> None:
         print(
             f"JSONL dump {factor}x = {n:,} records ({dump.stat().st_size / 2**20:,.0f} MiB): "
             f"peak RSS {rss} MiB largest process, {tree} MiB all; "
-            f"{seconds:.1f} s = {n / seconds:,.0f} records/s (exit {rc})"
+            f"{seconds:.1f} s = {n / seconds:,.0f} records/s (exit {rc}; {load()})"
         )
         dump.unlink()
+
+
+def explain_cost(options: argparse.Namespace, tmp: Path, model_path: Path) -> None:
+    """`score predict --explain` against plain `score predict` on the same records, same run."""
+    if options.explain <= 0:
+        return
+    copies = tmp / "explain"
+    n = copy_corpus(corpus_files(), copies, options.explain)
+    folders = sorted(str(folder) for folder in copies.iterdir())
+    base = [*folders, "--model", str(model_path), "-o", str(tmp / "explained.jsonl")]
+    rates: dict[str, list[float]] = {"plain": [], "--explain": []}
+    for _ in range(max(1, options.repeat)):  # alternated, so both see the same machine
+        for label, extra in (("plain", []), ("--explain", ["--explain"])):
+            seconds, _cpu, _rss, code = timed_predict([*base, *extra])
+            if code != 0:
+                sys.exit(f"score predict {' '.join(extra)} exited {code}")
+            rates[label].append(n / seconds)
+    plain, explained = (statistics.median(rates[label]) for label in rates)
+    print(
+        f"--explain, {n:,} records to JSON Lines: {explained:,.0f} records/s against "
+        f"{plain:,.0f} without (median of {len(rates['plain'])}; start-up included); "
+        f"explaining costs {(1 / explained - 1 / plain) * 1000:.2f} ms/record, "
+        f"{plain / explained:.1f}x the plain run; target >= 200 records/s ({load()})"
+    )
+    shutil.rmtree(copies)
 
 
 # ---- feed MAE -------------------------------------------------------------------------------
 def feed_mae() -> None:
     frame = load_records([str(CORPUS / s) for s in SITES]).frame
-    feed = load_records([str(FEED)]).frame
+    feed = with_site(load_records([str(FEED)]).frame, "diablo4")  # as `--site diablo4`
     known = frame.drop_duplicates("id").set_index("id")["quality"]
     y = feed["id"].map(known).astype(float).to_numpy()
     has_twin = ~np.isnan(y)
@@ -333,8 +373,9 @@ def feed_mae() -> None:
     ]
     for label, train_frame, mask in setups:
         start = time.perf_counter()
-        model = M.train(train_frame, seed=0)
-        err = np.abs(M.predict(model, feed)[mask] - y[mask])
+        model = M.train(train_frame)
+        # As `score predict` scores: the feed's related entries taken in for small sites.
+        err = np.abs(M.scoring_model(model, feed).predict(feed)[mask] - y[mask])
         print(
             f"MAE {err.mean():6.2f} (median {np.median(err):.2f}, n={len(err)}; trained on "
             f"{len(M.training_rows(train_frame))}) - {label} [{time.perf_counter() - start:.0f} s]"
@@ -355,6 +396,9 @@ def main() -> None:
     parser.add_argument(
         "--repeat", type=int, default=3, help="runs of each size (and of start-up); the median"
     )
+    parser.add_argument(
+        "--explain", type=int, default=5000, help="records for the --explain cost (0: skip)"
+    )
     parser.add_argument("--feed-mae", action="store_true", help="only the feed MAE")
     options = parser.parse_args()
     if options.feed_mae:
@@ -364,6 +408,7 @@ def main() -> None:
         tmp = Path(name)
         model_path = get_model(options.model, tmp)
         throughput(options, tmp, model_path)
+        explain_cost(options, tmp, model_path)
         memory(options, tmp, model_path)
 
 
