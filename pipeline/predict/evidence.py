@@ -3,7 +3,8 @@
 Why a first look: a record of a site never seen cannot be placed on its site's scale from
 itself, but the scored related entries of the site's records can place the whole site (a few
 dozen do it exactly). So before scoring, the records of such sites are read once for their
-related entries (only those sites' files, and at most :data:`ENTRIES_PER_SITE` entries each);
+related entries (only those sites' files, and at most :data:`ENTRIES_PER_SITE` entries each;
+a site whose first :data:`BARE_AFTER` records carry none is not read further);
 the model takes them in (:meth:`SiteRuleRegressor.adapt`), and every batch is then scored
 with the same estimate -- the output does not depend on batch sizes or engines. Standard
 input cannot be read twice: its new sites get the pooled estimate, and the run says so.
@@ -21,11 +22,12 @@ from pipeline.limits import DEFAULT_LIMITS, Limits
 from pipeline.load.columns import columns_to_frame, empty_frame
 from pipeline.load.parse import jsonl_chunks
 from pipeline.load.sources import Source
-from pipeline.load.units import CHUNK_SIZE, ParseSettings, parse_unit
+from pipeline.load.units import CHUNK_SIZE, ParseSettings, Unit, parse_unit
 from pipeline.load.walk import iter_sources
 
 ENTRIES_PER_SITE = 20_000  # related entries read per site: far more than a site's level needs
 RECORDS_PER_SITE = 20_000  # records read per site at most, whatever they hold
+BARE_AFTER = 1_000  # records of a site read without one related entry: its records carry none
 EVIDENCE_COLUMNS: tuple[str, ...] = (
     "id", "site", "title", "topics", "url", "provider_name", "provider_domain",
     "image_count", "amp_url", "related",
@@ -49,16 +51,38 @@ def gather(
     limits: Limits = DEFAULT_LIMITS,
     per_site: int = ENTRIES_PER_SITE,
     records_per_site: int = RECORDS_PER_SITE,
+    bare_after: int = BARE_AFTER,
 ) -> Evidence:
     """Read the records of the sites ``needs`` names (their folder, or ``site`` for all),
-    in input order, until each has ``per_site`` scored related entries or the input ends."""
+    in input order, until each has ``per_site`` scored related entries, or has shown in
+    ``bare_after`` records that it carries none, or the input ends.
+
+    Files are parsed in units of :data:`CHUNK_SIZE` per site, as the loader parses them
+    (one frame per file made this pass slower than scoring the whole input)."""
     frames: list[pd.DataFrame] = []
     counts: dict[str, int] = {}
     read: dict[str, int] = {}
+    pending: dict[str, list[Source]] = {}
     unread_stdin = False
+    settings = ParseSettings(limits)
 
     def done(name: str) -> bool:
-        return counts.get(name, 0) >= per_site or read.get(name, 0) >= records_per_site
+        entries_seen = counts.get(name, 0)
+        records_seen = read.get(name, 0)
+        return (
+            entries_seen >= per_site
+            or records_seen >= records_per_site
+            or (entries_seen == 0 and records_seen >= bare_after)
+        )
+
+    def take(name: str, unit: Unit) -> None:
+        columns, _ = parse_unit(unit, settings)  # errors: the scoring pass reports them
+        frame = columns_to_frame(columns)
+        if site is not None:
+            frame = frame.assign(site=pd.array([site] * len(frame), dtype="string"))
+        frames.append(frame[list(EVIDENCE_COLUMNS)])
+        counts[name] = counts.get(name, 0) + sum(len(entries(r)) for r in frame["related"])
+        read[name] = read.get(name, 0) + len(frame)
 
     for source in iter_sources(list(paths), limits):
         if not isinstance(source, Source):
@@ -69,16 +93,18 @@ def gather(
         if source.stdin:  # read once, by the scoring pass
             unread_stdin = True
             continue
-        units = jsonl_chunks(source, limits, CHUNK_SIZE) if source.kind == "jsonl" else [[source]]
-        for unit in units:
-            columns, _ = parse_unit(unit, ParseSettings(limits))
-            frame = columns_to_frame(columns)
-            if site is not None:
-                frame = frame.assign(site=pd.array([site] * len(frame), dtype="string"))
-            frames.append(frame[list(EVIDENCE_COLUMNS)])
-            counts[name] = counts.get(name, 0) + sum(len(entries(r)) for r in frame["related"])
-            read[name] = read.get(name, 0) + len(frame)
-            if done(name):
-                break
+        if source.kind == "jsonl":
+            for chunk in jsonl_chunks(source, limits, CHUNK_SIZE):
+                take(name, chunk)
+                if done(name):
+                    break
+            continue
+        batch = pending.setdefault(name, [])
+        batch.append(source)
+        if len(batch) >= CHUNK_SIZE:
+            take(name, pending.pop(name))
+    for name, batch in pending.items():
+        if not done(name):
+            take(name, batch)
     records = pd.concat(frames, ignore_index=True) if frames else empty_frame()
     return Evidence(records, unread_stdin, sorted(counts))
