@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from pipeline.errors import LoadError
 from pipeline.limits import DEFAULT_LIMITS, Limits
@@ -24,21 +24,26 @@ def _site_of(path: str) -> str:
 
 
 def iter_sources(
-    paths: Iterable[str], limits: Limits = DEFAULT_LIMITS
+    paths: Iterable[str],
+    limits: Limits = DEFAULT_LIMITS,
+    *,
+    sites: Callable[[str], bool] | None = None,
 ) -> Iterator[Source | LoadError]:
     """Yield every source named by ``paths`` in a stable order, or an error for each bad one.
 
     Directories are walked recursively (sorted, symlinked directories not followed, so a
     symlink loop cannot trap the walk); files with unknown suffixes inside them are skipped.
     A path that does not exist but contains glob characters is expanded as a pattern, which
-    never follows a symlinked folder either (:mod:`pipeline.load.globs`).
+    never follows a symlinked folder either (:mod:`pipeline.load.globs`). With ``sites``,
+    walked folders whose site (their name) it refuses yield only their archives (whose
+    members have sites of their own): a pass that wants a few sites need not stat the rest.
     """
     for raw in paths:
         path = os.fspath(raw)
         if path == STDIN:
             yield Source(name="<stdin>", kind="jsonl", site="stdin", stdin=True)
         elif os.path.isdir(path):
-            yield from _walk_directory(path, limits)
+            yield from _walk_directory(path, limits, sites)
         elif os.path.lexists(path):
             yield from _file_sources(path, limits, explicit=True)
         elif has_magic(path):
@@ -47,18 +52,21 @@ def iter_sources(
                 yield LoadError(path, "no files match this pattern")
             for match in matches:
                 if os.path.isdir(match):
-                    yield from _walk_directory(match, limits)
+                    yield from _walk_directory(match, limits, sites)
                 else:
                     yield from _file_sources(match, limits, explicit=True)
         else:
             yield LoadError(path, "no such file or directory")
 
 
-def _walk_directory(root: str, limits: Limits) -> Iterator[Source | LoadError]:
+def _walk_directory(
+    root: str, limits: Limits, sites: Callable[[str], bool] | None = None
+) -> Iterator[Source | LoadError]:
     """Depth-first, sorted: a folder's files, then each subfolder in turn (as os.walk does)."""
     pending = [root]
     while pending:
         folder = pending.pop()
+        archives_only = sites is not None and not sites(_site_of(os.path.join(folder, "_")))
         try:
             with os.scandir(folder) as listing:
                 entries = sorted(listing, key=lambda entry: entry.name)
@@ -72,7 +80,10 @@ def _walk_directory(root: str, limits: Limits) -> Iterator[Source | LoadError]:
                 continue
             if _is_linked_dir(entry):
                 continue  # symlinked folders are not followed (os.walk's rule): no loops
-            if kind_of(entry.name)[0] not in (None, "csv", "parquet"):  # tables: when named
+            kind = kind_of(entry.name)[0]
+            if kind in (None, "csv", "parquet"):  # tables: only when named
+                continue
+            if not archives_only or kind == "archive":
                 yield from _file_sources(entry.path, limits, explicit=False)
         pending.extend(reversed(subfolders))
 

@@ -84,7 +84,8 @@ def gather(
         counts[name] = counts.get(name, 0) + sum(len(entries(r)) for r in frame["related"])
         read[name] = read.get(name, 0) + len(frame)
 
-    for source in iter_sources(list(paths), limits):
+    walk_sites = None if site is not None else needs  # folders of other sites: not listed
+    for source in iter_sources(list(paths), limits, sites=walk_sites):
         if not isinstance(source, Source):
             continue  # an error found while walking: the scoring pass reports it
         name = site or source.site

@@ -104,6 +104,24 @@ def test_directory_is_walked_recursively_in_sorted_order(tmp_path):
     assert list(result.frame["site"]) == ["root", "root", "sub", "z"]
 
 
+def test_a_walk_for_some_sites_lists_only_their_folders_and_every_archive(tmp_path):
+    root = tmp_path / "root"
+    write_md(root / "big" / "a.md", make_record(1))
+    write_md(
+        root / "big" / "new" / "b.md", make_record(2)
+    )  # a wanted folder inside one that is not
+    write(root / "big" / "more.tar", tar_bytes([("other/c.md", to_markdown(make_record(3)))]))
+    write_md(root / "small" / "d.md", make_record(4))
+    everything = [s.name for s in iter_sources([str(root)]) if isinstance(s, Source)]
+    wanted = [
+        s.name
+        for s in iter_sources([str(root)], sites=lambda site: site in {"new", "small"})
+        if isinstance(s, Source)
+    ]
+    assert len(everything) == 4
+    assert [os.path.basename(name) for name in wanted] == ["c.md", "b.md", "d.md"]
+
+
 def test_explicit_file_with_unknown_suffix_is_an_error(tmp_path):
     good = write_md(tmp_path / "good.md")
     bad = write(tmp_path / "table.xlsx", "a,b\n")

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from helpers import rule_record, to_markdown, write, write_rule_jsonl
+
 from pipeline.load.units import CHUNK_SIZE
 from pipeline.predict.evidence import gather
-from tests.helpers import rule_record, to_markdown, write, write_rule_jsonl
 
 
 def write_site(root: Path, site: str, n: int, *, related: bool | None = None) -> Path:
