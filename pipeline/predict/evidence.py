@@ -57,12 +57,14 @@ def gather(
     in input order, until each has ``per_site`` scored related entries, or has shown in
     ``bare_after`` records that it carries none, or the input ends.
 
-    Files are parsed in units of :data:`CHUNK_SIZE` per site, as the loader parses them
-    (one frame per file made this pass slower than scoring the whole input)."""
+    Files are parsed in units of :data:`CHUNK_SIZE` files or ``max_batch_bytes`` per site, as
+    the loader cuts them (one frame per file made this pass slower than scoring the input)."""
     frames: list[pd.DataFrame] = []
     counts: dict[str, int] = {}
     read: dict[str, int] = {}
     pending: dict[str, list[Source]] = {}
+    held: dict[str, int] = {}  # bytes of each site's pending files
+    cut = min(limits.max_batch_bytes, limits.max_archive_bytes)
     unread_stdin = False
     settings = ParseSettings(limits)
 
@@ -102,8 +104,12 @@ def gather(
             continue
         batch = pending.setdefault(name, [])
         batch.append(source)
-        if len(batch) >= CHUNK_SIZE:
+        held[name] = held.get(name, 0) + (
+            len(source.data) if source.data is not None else source.size
+        )
+        if len(batch) >= CHUNK_SIZE or held[name] >= cut:  # as the loader cuts its units
             take(name, pending.pop(name))
+            held[name] = 0
     for name, batch in pending.items():
         if not done(name):
             take(name, batch)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from helpers import rule_record, to_markdown, write, write_rule_jsonl
 
+from pipeline.limits import Limits
 from pipeline.load.units import CHUNK_SIZE
 from pipeline.predict.evidence import gather
 
@@ -33,6 +34,15 @@ def test_stops_once_a_site_has_enough_entries(tmp_path: Path) -> None:
     evidence = gather([str(dump.parent)], lambda site: True, per_site=30)
     assert sum(len(r) for r in evidence.records["related"]) >= 30
     assert len(evidence.records) <= CHUNK_SIZE  # the first unit held enough: no more read
+
+
+def test_files_are_parsed_in_units_bounded_by_bytes(tmp_path: Path) -> None:
+    folder = write_site(tmp_path, "new-site", 40, related=True)  # 3 entries each
+    size = max(path.stat().st_size for path in folder.iterdir())
+    limits = Limits(max_batch_bytes=4 * size)  # a unit holds at most ~4 of these files
+    evidence = gather([str(folder)], lambda site: True, per_site=6, limits=limits)
+    assert 2 <= len(evidence.records) <= 5  # stopped after the first unit, not at 40 files
+    assert len(gather([str(folder)], lambda site: True, per_site=6).records) == 40  # one unit
 
 
 def test_a_site_without_related_lists_is_not_read_to_the_end(tmp_path: Path) -> None:
