@@ -95,8 +95,8 @@ def _read_file(path: str, cap: int) -> bytes:
     """Read a whole file under ``cap`` in one read of its size.
 
     ``open().read(cap + 1)`` would allocate the whole cap (64 MiB) for every small record;
-    sizing the read by fstat is about twice as fast for the records' few kilobytes. A file that
-    grows while it is read is still read to its end (and refused past the cap).
+    sizing the read by fstat avoids that (a kept speed device: docs/performance.md). A file
+    that grows while it is read is still read to its end (and refused past the cap).
     """
     # O_NONBLOCK: a FIFO put where a record was expected must not hang the open.
     fd = os.open(path, os.O_RDONLY | _OPEN_FLAGS)
