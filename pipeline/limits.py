@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 MiB = 1024 * 1024
+MAX_ABS_SCORE = 1_000_000  # far beyond any scale seen (11-189); past it a value is not a score
 
 
 @dataclass(frozen=True)

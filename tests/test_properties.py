@@ -309,9 +309,15 @@ def load(root: Path, jobs: int = 1, **kwargs: Any) -> LoadResult:
 
 
 def entries(result: LoadResult) -> Counter[str]:
-    """How many rows or errors name each source."""
+    """How many rows or refusals name each source (a related entry's bad score is reported
+    beside its record, which is kept: it must name a source that has a row)."""
     names = Counter(str(name) for name in result.frame["source"])
-    names.update(error.source for error in result.errors)
+    kept = set(names)
+    for error in result.errors:
+        if "kept unscored" in error.reason:
+            assert error.source in kept, str(error)
+        else:
+            names[error.source] += 1
     return names
 
 

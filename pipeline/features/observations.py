@@ -21,6 +21,7 @@ from pipeline.features.cells import column_values, entries, missing, number, top
 from pipeline.features.providers import parse_provider, url_domain
 from pipeline.features.rule import RULE_TERMS, entry_terms, record_terms
 from pipeline.identity import url_key
+from pipeline.limits import MAX_ABS_SCORE
 
 KEYS: tuple[str, ...] = ("key", "domain", "origin")
 COLUMNS: tuple[str, ...] = ("row", "is_record", "site", *KEYS, "url_key", *RULE_TERMS, "y")
@@ -73,9 +74,10 @@ def related_observations(
 ) -> pd.DataFrame:
     """One observation per scored related entry of the rows of ``X`` (``row``: the parent).
 
-    ``bounds``: scores outside them (or not numbers) are left out -- a related entry is
-    evidence, and one broken entry must not move a whole site.
+    ``bounds``: scores outside them (or not numbers, or beyond ±:data:`MAX_ABS_SCORE`) are
+    left out -- a related entry is evidence, and one broken entry must not move a whole site.
     """
+    low, high = bounds if bounds is not None else (-MAX_ABS_SCORE, MAX_ABS_SCORE)
     related = column_values(X, "related")
     sites = sites_of(X)
     topic_cells = column_values(X, "topics")
@@ -87,7 +89,7 @@ def related_observations(
         topics: list[str] | None = None
         for e in listed:
             q = number(e.get("quality")) if not missing(e.get("quality")) else np.nan
-            if not np.isfinite(q) or (bounds is not None and not bounds[0] <= q <= bounds[1]):
+            if not low <= q <= high:  # NaN too
                 continue
             if topics is None:
                 topics = topic_lists([topic_cells[i]])[0]

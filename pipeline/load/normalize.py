@@ -17,7 +17,9 @@ import yaml
 
 from pipeline.errors import RecordError, one_line
 from pipeline.identity import canonical_url, record_id
-from pipeline.limits import DEFAULT_LIMITS, Limits
+from pipeline.limits import DEFAULT_LIMITS, MAX_ABS_SCORE, Limits
+
+PROBLEMS = "_problems"  # a kept record's reported problems (the loader turns them into errors)
 
 Record = dict[str, Any]
 
@@ -205,7 +207,25 @@ def _links(meta: Mapping[str, Any], limits: Limits, where: str = "") -> dict[str
     }
 
 
-def _related(meta: Mapping[str, Any], limits: Limits) -> list[Record]:
+def _related_score(item: Mapping[str, Any], where: str, problems: list[str]) -> float | None:
+    """A related entry's ``quality``, or None (and a line in ``problems``) when it is not a
+    score: the entry is evidence about other articles, so one broken score must not cost the
+    record that lists it."""
+    try:
+        score = _number(item, "quality", where)
+    except RecordError as exc:
+        problems.append(f"{exc}; the entry is kept unscored")
+        return None
+    if score is not None and abs(score) > MAX_ABS_SCORE:
+        problems.append(
+            f"field '{where}quality' is {score:.6g}, not a score (beyond ±{MAX_ABS_SCORE:,}); "
+            "the entry is kept unscored"
+        )
+        return None
+    return score
+
+
+def _related(meta: Mapping[str, Any], limits: Limits, problems: list[str]) -> list[Record]:
     related = meta.get("related")
     if related is None:
         return []
@@ -232,7 +252,7 @@ def _related(meta: Mapping[str, Any], limits: Limits) -> list[Record]:
                 "image_count": count,
                 "image_width": width,
                 "image_height": height,
-                "quality": _number(item, "quality", where),
+                "quality": _related_score(item, where, problems),
             }
         )
     return entries
@@ -277,7 +297,8 @@ def normalize(
     name, domain = _provider(meta, limits)
     count, width, height = _images(meta)
     published_at = _timestamp(meta, "publishedDateTime")
-    related = _related(meta, limits)
+    problems: list[str] = []
+    related = _related(meta, limits, problems)
     title = _text(meta, "title", limits)
     url_key = canonical_url(links["url"])
     return {
@@ -308,6 +329,7 @@ def normalize(
         "quality": _number(meta, "quality"),
         "heat": _number(meta, "heat"),
         "published": _boolean(meta, "published"),
+        **({PROBLEMS: problems} if problems else {}),
     }
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from pipeline.errors import LoadError
 from pipeline.limits import DEFAULT_LIMITS, Limits
 from pipeline.load.columns import merge_columns, records_to_columns
-from pipeline.load.normalize import Record, related_rows
+from pipeline.load.normalize import PROBLEMS, Record, related_rows
 from pipeline.load.parse import LinesChunk, jsonl_chunks, parse_lines, parse_source
 from pipeline.load.sources import Source
 from pipeline.load.walk import iter_sources
@@ -62,6 +62,8 @@ def parse_unit(unit: Unit, settings: ParseSettings = ParseSettings()) -> Part:
         if isinstance(item, LoadError):
             errors.append(item)
         else:
+            for problem in item.pop(PROBLEMS, ()):  # kept, with what was wrong in it reported
+                errors.append(LoadError(item["source"], problem))
             records.append(item)
             if settings.expand_related:
                 records.extend(related_rows(item))

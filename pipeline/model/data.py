@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 import pandas as pd
 
 from pipeline.errors import LoadError, UnusableDataError
+from pipeline.limits import MAX_ABS_SCORE
 from pipeline.load import load_records
 
 
@@ -48,9 +49,6 @@ def load_scored(
     if scored == 0:
         raise UnusableDataError("none of the records has a numeric `quality` to learn from")
     return frame, errors
-
-
-MAX_ABS_SCORE = 1_000_000  # far beyond any scale seen (11-189); past it a value is not a score
 
 
 def _plausible_scores(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[LoadError]]:

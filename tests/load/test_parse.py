@@ -246,10 +246,6 @@ BAD_FILES: dict[str, tuple[bytes | str, tuple[str, ...]]] = {
     "topics_mapping": (_fm(_GOOD_HEADER + "topics: {a: 1}\n"), ("'topics'",)),
     "related_text": (_fm(_GOOD_HEADER + "related: see below\n"), ("'related'", "list")),
     "related_item_text": (_fm(_GOOD_HEADER + "related:\n  - just text\n"), ("related[0]",)),
-    "related_bad_quality": (
-        _fm(_GOOD_HEADER + "related:\n  - title: r\n    quality: lots\n"),
-        ("related[0].quality",),
-    ),
     "related_bad_date": (
         _fm(_GOOD_HEADER + "related:\n  - title: r\n    publishedDateTime: 2021-13-45\n"),
         ("related[0].publisheddatetime", "not an iso"),
@@ -257,6 +253,36 @@ BAD_FILES: dict[str, tuple[bytes | str, tuple[str, ...]]] = {
     "published_text": (_fm(_GOOD_HEADER + "published: maybe\n"), ("'published'",)),
     "bad_ipv6_url": (_fm('originalUrl: "http://[::1/x"\n'), ("not a valid url",)),
 }
+
+
+@pytest.mark.parametrize(
+    ("score", "fragment"),
+    [("lots", "should be a number"), ("1e300", "not a score"), ("true", "boolean")],
+)
+def test_a_related_entry_that_is_not_scored_properly_costs_only_its_score(
+    tmp_path, score, fragment
+):
+    """The record is kept (and scored); the entry stays, unscored; the error report says why."""
+    header = (
+        _GOOD_HEADER
+        + "quality: 80\nrelated:\n"
+        + f"  - title: bad\n    originalUrl: https://example.com/b\n    quality: {score}\n"
+        + "  - title: good\n    originalUrl: https://example.com/g\n    quality: 70\n"
+    )
+    path = write(tmp_path / "record.md", _fm(header))
+    result = _load(tmp_path)
+    assert_one_error(result.errors, path, "related[0].quality", fragment, "kept unscored")
+    [row] = result.frame.to_dict("records")
+    assert row["quality"] == 80
+    assert [entry["quality"] for entry in row["related"]] == [None, 70.0]
+
+
+def test_a_related_entry_score_problem_names_the_json_lines_line(tmp_path):
+    bad = make_record(1, related=[{"title": "r", "originalUrl": "https://e.com/r", "quality": "x"}])
+    dump = write(tmp_path / "d.jsonl", jsonl_text([make_record(2), bad]))
+    result = _load(dump)
+    assert_one_error(result.errors, f"{dump}:2", "related[0].quality")
+    assert len(result.frame) == 2
 
 
 @pytest.mark.parametrize("backend", ["auto", "pyyaml"])

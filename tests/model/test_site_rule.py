@@ -158,3 +158,19 @@ def test_refitting_a_sites_own_part_is_quick_and_close_to_a_full_fit(two_sites) 
     assert np.abs(quick.predict(test) - y(test)).mean() < 1.0
     assert np.abs(quick.predict(test) - full.predict(test)).mean() < 1.0
     assert "fresh" not in base[-1].sites_  # the base model is left as it was
+
+
+def test_a_related_entry_whose_score_is_not_a_score_is_not_learned_from(two_sites) -> None:
+    """A frame built in-process skips the loader's check: the fit must still leave out a
+    related score of 1e300 (it would swamp every price), and learn what it learns without it."""
+    broken = two_sites.copy()
+    row = next(i for i, r in enumerate(broken["related"]) if isinstance(r, list) and r)
+    entries = [dict(entry) for entry in broken.at[row, "related"]]
+    entries[0]["quality"] = 1e300
+    broken.at[row, "related"] = entries
+    clean = two_sites.copy()
+    clean.at[row, "related"] = entries[1:]
+    fresh = site_frame("big", 40, start=2000)
+    with_broken = make_model().fit(broken, y(broken)).predict(fresh)
+    without = make_model().fit(clean, y(clean)).predict(fresh)
+    np.testing.assert_allclose(with_broken, without, atol=1e-6)

@@ -15,7 +15,7 @@ from pipeline.predict.evidence import gather
 def write_site(root: Path, site: str, n: int, *, related: bool | None = None) -> Path:
     """``n`` Markdown rule records of ``site`` (a folder of that name)."""
     for i in range(n):
-        record = rule_record(i, seed=hash(site) % 97, related=related)
+        record = rule_record(i, seed=len(site), related=related)
         write(root / site / f"{i:04d}.md", to_markdown(record))
     return root / site
 
@@ -38,10 +38,10 @@ def test_stops_once_a_site_has_enough_entries(tmp_path: Path) -> None:
 
 def test_files_are_parsed_in_units_bounded_by_bytes(tmp_path: Path) -> None:
     folder = write_site(tmp_path, "new-site", 40, related=True)  # 3 entries each
-    size = max(path.stat().st_size for path in folder.iterdir())
-    limits = Limits(max_batch_bytes=4 * size)  # a unit holds at most ~4 of these files
+    smallest = min(path.stat().st_size for path in folder.iterdir())
+    limits = Limits(max_batch_bytes=4 * smallest)  # a unit holds at most 4 of these files
     evidence = gather([str(folder)], lambda site: True, per_site=6, limits=limits)
-    assert 2 <= len(evidence.records) <= 5  # stopped after the first unit, not at 40 files
+    assert 2 <= len(evidence.records) <= 4  # stopped after the first unit, not at 40 files
     assert len(gather([str(folder)], lambda site: True, per_site=6).records) == 40  # one unit
 
 
