@@ -17,7 +17,7 @@ import yaml
 
 from pipeline.errors import RecordError, one_line
 from pipeline.identity import canonical_url, record_id
-from pipeline.limits import DEFAULT_LIMITS, MAX_ABS_SCORE, Limits
+from pipeline.limits import DEFAULT_LIMITS, Limits
 
 PROBLEMS = "_problems"  # a kept record's reported problems (the loader turns them into errors)
 
@@ -209,20 +209,14 @@ def _links(meta: Mapping[str, Any], limits: Limits, where: str = "") -> dict[str
 
 def _related_score(item: Mapping[str, Any], where: str, problems: list[str]) -> float | None:
     """A related entry's ``quality``, or None (and a line in ``problems``) when it is not a
-    score: the entry is evidence about other articles, so one broken score must not cost the
-    record that lists it."""
+    number: the entry is evidence about other articles, so one broken score must not cost the
+    record that lists it. (A number too large to be a score is the model's to refuse, as a
+    record's own: :func:`pipeline.model.data.load_scored`.)"""
     try:
-        score = _number(item, "quality", where)
+        return _number(item, "quality", where)
     except RecordError as exc:
         problems.append(f"{exc}; the entry is kept unscored")
         return None
-    if score is not None and abs(score) > MAX_ABS_SCORE:
-        problems.append(
-            f"field '{where}quality' is {score:.6g}, not a score (beyond ±{MAX_ABS_SCORE:,}); "
-            "the entry is kept unscored"
-        )
-        return None
-    return score
 
 
 def _related(meta: Mapping[str, Any], limits: Limits, problems: list[str]) -> list[Record]:

@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 import pandas as pd
 
 from pipeline.errors import LoadError, UnusableDataError
+from pipeline.features.cells import entries
 from pipeline.limits import MAX_ABS_SCORE
 from pipeline.load import load_records
 
@@ -53,12 +54,22 @@ def load_scored(
 
 def _plausible_scores(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[LoadError]]:
     """Scores too large to be scores (1e300 is finite, and overflows a fit) are not learned
-    from: each such record is reported, and kept unscored."""
+    from: each such record is reported and kept unscored; each such related entry is
+    reported (the fit leaves it out: ``observations.related_observations``)."""
+    errors = [
+        LoadError(
+            str(source),
+            f"field 'related[{index}].quality' is {value:.6g}, not a score (beyond "
+            f"±{MAX_ABS_SCORE:,}); not learned from",
+        )
+        for source, listed in zip(frame["source"], frame["related"], strict=True)
+        for index, value in _wild_entries(listed)
+    ]
     quality = frame["quality"].astype("Float64")
     wild = (quality.abs() > MAX_ABS_SCORE).fillna(False).to_numpy(dtype=bool)
     if not wild.any():
-        return frame, []
-    errors = [
+        return frame, errors
+    errors += [
         LoadError(
             str(source),
             f"quality {value:.6g} is not a score (beyond ±{MAX_ABS_SCORE:,}); not learned from",
@@ -68,3 +79,13 @@ def _plausible_scores(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[LoadError
     frame = frame.copy()
     frame.loc[wild, "quality"] = pd.NA
     return frame, errors
+
+
+def _wild_entries(listed: object) -> list[tuple[int, float]]:
+    """(index, score) of the related entries whose score is beyond ±MAX_ABS_SCORE."""
+    out = []
+    for index, entry in enumerate(entries(listed)):
+        value = entry.get("quality")
+        if isinstance(value, int | float) and abs(value) > MAX_ABS_SCORE:
+            out.append((index, float(value)))
+    return out

@@ -36,7 +36,8 @@ EVIDENCE_COLUMNS: tuple[str, ...] = (
 
 @dataclass
 class Evidence:
-    """The records read for their related entries, and the sites standard input left out."""
+    """The records read for their related entries, whether standard input was left out, and
+    the sites whose records held scored related entries (the ones they can place)."""
 
     records: pd.DataFrame
     unread_stdin: bool = False
@@ -57,13 +58,14 @@ def gather(
     in input order, until each has ``per_site`` scored related entries, or has shown in
     ``bare_after`` records that it carries none, or the input ends.
 
-    Files are parsed in units of :data:`CHUNK_SIZE` files or ``max_batch_bytes`` per site, as
-    the loader cuts them (one frame per file made this pass slower than scoring the input)."""
+    Files are parsed together in units of :data:`CHUNK_SIZE` files or ``max_batch_bytes``, as
+    the loader cuts them (one frame per file made this pass slower than scoring the input),
+    so what is held at once is bounded by the caps however many sites the input has."""
     frames: list[pd.DataFrame] = []
     counts: dict[str, int] = {}
     read: dict[str, int] = {}
-    pending: dict[str, list[Source]] = {}
-    held: dict[str, int] = {}  # bytes of each site's pending files
+    pending: list[Source] = []
+    held = 0  # bytes of the pending files
     cut = min(limits.max_batch_bytes, limits.max_archive_bytes)
     unread_stdin = False
     settings = ParseSettings(limits)
@@ -77,16 +79,19 @@ def gather(
             or (entries_seen == 0 and records_seen >= bare_after)
         )
 
-    def take(name: str, unit: Unit) -> None:
+    def take(unit: Unit) -> None:
         columns, _ = parse_unit(unit, settings)  # errors: the scoring pass reports them
         frame = columns_to_frame(columns)
         if site is not None:
             frame = frame.assign(site=pd.array([site] * len(frame), dtype="string"))
         frames.append(frame[list(EVIDENCE_COLUMNS)])
-        counts[name] = counts.get(name, 0) + sum(len(entries(r)) for r in frame["related"])
-        read[name] = read.get(name, 0) + len(frame)
+        for name, part in frame.groupby("site", sort=False):
+            counts[str(name)] = counts.get(str(name), 0) + sum(
+                map(len, map(entries, part["related"]))
+            )
+            read[str(name)] = read.get(str(name), 0) + len(part)
 
-    walk_sites = None if site is not None else needs  # folders of other sites: not listed
+    walk_sites = None if site is not None else needs  # folders of other sites: files not listed
     for source in iter_sources(list(paths), limits, sites=walk_sites):
         if not isinstance(source, Source):
             continue  # an error found while walking: the scoring pass reports it
@@ -97,21 +102,21 @@ def gather(
             unread_stdin = True
             continue
         if source.kind == "jsonl":
+            if pending:  # the files before it first: records are taken in input order
+                take(pending)
+                pending, held = [], 0
             for chunk in jsonl_chunks(source, limits, CHUNK_SIZE):
-                take(name, chunk)
+                take(chunk)
                 if done(name):
                     break
             continue
-        batch = pending.setdefault(name, [])
-        batch.append(source)
-        held[name] = held.get(name, 0) + (
-            len(source.data) if source.data is not None else source.size
-        )
-        if len(batch) >= CHUNK_SIZE or held[name] >= cut:  # as the loader cuts its units
-            take(name, pending.pop(name))
-            held[name] = 0
-    for name, batch in pending.items():
-        if not done(name):
-            take(name, batch)
+        pending.append(source)
+        held += len(source.data) if source.data is not None else source.size
+        if len(pending) >= CHUNK_SIZE or held >= cut:  # as the loader cuts its units
+            take(pending)
+            pending, held = [], 0
+    if pending:
+        take(pending)
     records = pd.concat(frames, ignore_index=True) if frames else empty_frame()
-    return Evidence(records, unread_stdin, sorted(counts))
+    placed = sorted(name for name, count in counts.items() if count > 0)
+    return Evidence(records, unread_stdin, placed)

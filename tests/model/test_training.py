@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import rule_record
 from typer.testing import CliRunner
 
 from pipeline.artifact import load_artifact
@@ -200,6 +201,26 @@ def test_a_score_too_large_to_be_one_is_reported_not_learned_from(
     assert "Traceback" not in result.output
     artifact = load_artifact(model)
     assert artifact.metadata["sites"] == {"in": 159}
+    assert max(abs(b) for b in artifact.model[-1].bounds_) < 1_000
+
+
+def test_a_related_score_too_large_to_be_one_is_reported_not_learned_from(
+    tmp_path: Path,
+) -> None:
+    """The record is learned from; its related entry's 1e300 is not (it would swamp every
+    price): one line names the entry, exit 1, the model stays on the records' scale."""
+    records = [rule_record(i) for i in range(60)]
+    records[3]["related"][0]["quality"] = 1e300
+    dump = tmp_path / "in" / "wild.jsonl"
+    dump.parent.mkdir()
+    dump.write_text("".join(json.dumps(r) + "\n" for r in records))
+    model = tmp_path / "m.joblib"
+    result = CliRunner().invoke(app, ["train", str(dump), "--model", str(model)])
+    assert result.exit_code == 1, result.output
+    assert f"error: {dump}:4: field 'related[0].quality'" in result.stderr
+    assert "not a score" in result.stderr
+    artifact = load_artifact(model)
+    assert artifact.metadata["sites"] == {"in": 60}
     assert max(abs(b) for b in artifact.model[-1].bounds_) < 1_000
 
 

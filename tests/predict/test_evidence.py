@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from helpers import rule_record, to_markdown, write, write_rule_jsonl
+from helpers import rule_record, tar_bytes, to_markdown, write, write_rule_jsonl
 
 from pipeline.limits import Limits
+from pipeline.load import walk
 from pipeline.load.units import CHUNK_SIZE
+from pipeline.predict import evidence as evidence_module
 from pipeline.predict.evidence import gather
 
 
@@ -65,3 +67,43 @@ def test_bad_records_are_left_to_the_scoring_pass(tmp_path: Path) -> None:
     write(folder / "broken.md", "---\ntitle: [unclosed\n---\n")
     evidence = gather([str(folder)], lambda site: True)
     assert len(evidence.records) == 5
+
+
+def test_a_site_whose_records_list_nothing_is_not_said_to_be_placed(tmp_path: Path) -> None:
+    folder = write_site(tmp_path, "new-site", 5, related=False)
+    evidence = gather([str(folder)], lambda site: True)
+    assert len(evidence.records) == 5
+    assert evidence.sites == []
+
+
+def test_files_of_sites_not_wanted_are_never_opened(tmp_path: Path, monkeypatch) -> None:
+    """Their folders yield only archives, whose members have sites of their own."""
+    write_site(tmp_path, "known", 6, related=True)
+    member = to_markdown(rule_record(1, related=True))
+    write(tmp_path / "known" / "more.tar", tar_bytes([("new-site/r.md", member)]))
+    write_site(tmp_path, "other-new", 3, related=True)
+    touched: list[str] = []
+    real = walk._file_sources
+    monkeypatch.setattr(
+        walk, "_file_sources", lambda path, *a, **k: touched.append(path) or real(path, *a, **k)
+    )
+    evidence = gather([str(tmp_path)], lambda site: site != "known")
+    assert any(path.endswith(".md") for path in touched)
+    assert all("other-new" in path or path.endswith("more.tar") for path in touched)
+    assert sorted(set(evidence.records["site"])) == ["new-site", "other-new"]
+
+
+def test_what_is_held_at_once_is_bounded_across_sites(tmp_path: Path, monkeypatch) -> None:
+    for name in ("a", "b", "c"):
+        write_site(tmp_path, name, 10, related=True)
+    smallest = min(path.stat().st_size for path in tmp_path.rglob("*.md"))
+    units: list[int] = []
+    real = evidence_module.parse_unit
+    monkeypatch.setattr(
+        evidence_module, "parse_unit", lambda unit, s: units.append(len(unit)) or real(unit, s)
+    )
+    evidence = gather(
+        [str(tmp_path)], lambda site: True, limits=Limits(max_batch_bytes=4 * smallest)
+    )
+    assert len(evidence.records) == 30
+    assert max(units) <= 4 and sum(units) == 30
