@@ -174,3 +174,18 @@ def test_a_related_entry_whose_score_is_not_a_score_is_not_learned_from(two_site
     with_broken = make_model().fit(broken, y(broken)).predict(fresh)
     without = make_model().fit(clean, y(clean)).predict(fresh)
     np.testing.assert_allclose(with_broken, without, atol=1e-6)
+
+
+def test_refitting_a_known_site_keeps_what_it_knew(two_sites) -> None:
+    """New records of a site the model knows add to its records, not replace them: the
+    providers only the earlier records showed keep their tiers."""
+    from pipeline.model import refit_sites
+
+    base = make_model().fit(two_sites, y(two_sites))
+    small = two_sites[two_sites["site"] == "small"]
+    newer = site_frame("small", 3, start=500, seed=1, level=17, tiers=OTHER_TIERS)
+    newer = newer[newer["provider_domain"] == newer["provider_domain"].iloc[0]]
+    refit = refit_sites(base, newer)
+    others = small[small["provider_domain"] != newer["provider_domain"].iloc[0]]
+    assert refit[-1].sites_["small"].records == base[-1].sites_["small"].records + len(newer)
+    assert np.abs(refit.predict(others) - base.predict(others)).max() < 1.0

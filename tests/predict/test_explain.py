@@ -15,7 +15,7 @@ from pipeline.features.observations import record_observations
 from pipeline.load import records_to_frame
 from pipeline.load.normalize import normalize
 from pipeline.model import make_model, scoring_model
-from pipeline.predict.explain import Explainer, points, typical_record
+from pipeline.predict.explain import Explainer, describe, points, typical_record
 
 
 def frame_of(records: list[dict], site: str = "news") -> pd.DataFrame:
@@ -156,3 +156,16 @@ def test_explaining_is_fast_enough(fitted, tmp_path: Path) -> None:
     explanation, _ = explain(fitted, records)
     assert max(len(c) for c in explanation.contributions) <= 7
     assert np.isfinite(explanation.reference)
+
+
+def test_each_field_is_described_as_an_editor_reads_it() -> None:
+    record = rule_record(7, related=True)
+    record.update(topics=["Patch", "Season"], title="Patch and Season notes")
+    record["related"][0].pop("quality")  # two of its three entries are scored
+    row = frame_of([record]).iloc[0]
+    assert describe("related", row) == "2 scored"
+    assert describe("topics", row) == "Patch; Season"
+    assert describe("title", row) == "22 chars, names 2 topics"
+    assert describe("amp_url", row) in ("present", "none")
+    long = frame_of([{**record, "topics": ["x" * 30, "y" * 30]}]).iloc[0]
+    assert describe("topics", long) == "x" * 30 + "; " + "y" * 5 + "..."
