@@ -14,7 +14,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
@@ -431,3 +431,31 @@ def tee_errors(
             on_error(error)
 
     return both
+
+
+@contextlib.contextmanager
+def run_outputs(
+    out: str | os.PathLike[str] | None,
+    errors_out: str | os.PathLike[str] | None,
+    *,
+    decimals: Mapping[str, int] | None = None,
+) -> Iterator[tuple[TableWriter, ErrorWriter | None]]:
+    """The table and the error report of one command's run. Whatever stops the block (a bad
+    input under ``--strict``, a crash, a stop) drops both partial files; a block that ends
+    puts the report in place. The table is the caller's to close (or abort, when nothing
+    could be read)."""
+    writer = TableWriter(out, decimals=decimals)
+    try:
+        report = ErrorWriter(errors_out) if errors_out is not None else None
+    except BaseException:
+        writer.abort()
+        raise
+    try:
+        yield writer, report
+    except BaseException:
+        writer.abort()
+        if report is not None:
+            report.abort()
+        raise
+    if report is not None:
+        report.close()

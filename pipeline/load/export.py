@@ -10,7 +10,7 @@ import pandas as pd
 
 from pipeline.choices import DuplicateRule
 from pipeline.errors import ErrorReport, LoadError, OutputWriteError, one_line
-from pipeline.io.outputs import ErrorWriter, TableWriter, check_outputs, tee_errors
+from pipeline.io.outputs import TableWriter, check_outputs, run_outputs, tee_errors
 from pipeline.load.frame import load_records
 
 
@@ -45,10 +45,7 @@ def export(
     :class:`OutputWriteError` when an output cannot be written.
     """
     check_outputs(paths := list(paths), out=out, errors=errors_out)
-    writer = TableWriter(out)
-    report: ErrorWriter | None = None
-    try:
-        report = ErrorWriter(errors_out) if errors_out is not None else None
+    with run_outputs(out, errors_out) as (writer, report):
         result = load_records(
             paths,
             duplicates=duplicates,
@@ -61,13 +58,6 @@ def export(
             _write(writer, result.frame)
         else:  # no input could be read: nothing to write, no empty file
             writer.abort()
-    except BaseException:  # a bad input (--strict), a crash or a stop: no temporary file left
-        writer.abort()
-        if report is not None:
-            report.abort()
-        raise
-    if report is not None:
-        report.close()
     frame = result.frame
     return ExportSummary(
         written=bool(len(frame)) or not result.errors,

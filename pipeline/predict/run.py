@@ -31,7 +31,7 @@ from pipeline.errors import (
     one_line,
 )
 from pipeline.features.observations import record_observations
-from pipeline.io.outputs import ErrorWriter, TableWriter, check_outputs, tee_errors
+from pipeline.io.outputs import TableWriter, check_outputs, run_outputs, tee_errors
 from pipeline.io.writeback import WriteBackPlan, WriteBackStats, write_back_batch
 from pipeline.load.frame import iter_batches
 from pipeline.load.normalize import RECORD_KEYS
@@ -164,10 +164,8 @@ def run(
         # What this process holds by now (modules, the model) is kept to its end: frozen, the
         # collector no longer walks it -- here, and in the workers that inherit it by fork.
         gc.freeze()
-    writer = TableWriter(out, decimals=SCORE_DECIMALS)
-    report = _error_writer(errors_out, writer)
-    on_error = tee_errors(report, on_error)
-    try:  # (from here on, whatever stops the run drops the partial outputs)
+    # From here on, whatever stops the run drops the partial outputs.
+    with run_outputs(out, errors_out, decimals=SCORE_DECIMALS) as (writer, report):
         if local:
             batches: Iterable[ScoredBatch] = local_batches(
                 scorer, paths, batch_size=options.batch_size, jobs=options.jobs
@@ -185,31 +183,13 @@ def run(
             writer,
             empty=scorer.empty(),
             plan=plan,
-            on_error=on_error,
+            on_error=tee_errors(report, on_error),
             progress=progress,
         )
         if evidence is not None:
             summary.placed_sites = evidence.sites
             summary.unread_stdin = evidence.unread_stdin
-    except BaseException:
-        writer.abort()
-        if report is not None:
-            report.abort()
-        raise
-    if report is not None:
-        report.close()
     return summary
-
-
-def _error_writer(path: str | Path | None, writer: TableWriter) -> ErrorWriter | None:
-    """The error report's file, streamed as errors are found (None: no ``--errors``)."""
-    if path is None:
-        return None
-    try:
-        return ErrorWriter(path)
-    except BaseException:
-        writer.abort()
-        raise
 
 
 def _verify(path: Path) -> bytes:
